@@ -1,0 +1,2 @@
+"""Classical baselines shown beside the deep image prior."""
+from __future__ import annotations

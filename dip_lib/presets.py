@@ -1,0 +1,105 @@
+"""Per-application settings in three presets.
+
+- ``test``: CI and nbval; each notebook runs in seconds on 2 CPU cores (tiny images and nets).
+- ``cpu``: Binder or a laptop; a notebook runs in a few minutes in ~2 GB of RAM.
+- ``paper``: a GPU; the paper's settings (image size, full-width network, iteration counts).
+
+The active preset is ``DIP_PRESET`` if set, else ``paper`` on a GPU and ``cpu`` otherwise.
+``width=None`` means the paper's filter counts; a number scales the network to that width.
+"""
+from __future__ import annotations
+
+import os
+
+__all__ = ["preset", "active_preset", "PRESETS", "APPLICATIONS", "Preset"]
+
+PRESETS = ("test", "cpu", "paper")
+
+# common base per preset; applications override what differs
+_BASE = {
+    "test": dict(size=64, width=16, steps=300, lr=0.02, every=25, reg_noise=1 / 30, ema=0.99, input_depth=32),
+    "cpu": dict(size=192, width=32, steps=1200, lr=0.01, every=50, reg_noise=1 / 30, ema=0.99, input_depth=32),
+    "paper": dict(size=None, width=None, steps=1800, lr=0.01, every=100, reg_noise=1 / 30, ema=0.99, input_depth=32),
+}
+
+# application -> preset -> overrides; 'minutes' is the expected notebook run time shown to readers
+APPLICATIONS: dict[str, dict[str, dict]] = {
+    "tour": {"test": dict(minutes=0.2), "cpu": dict(size=192, steps=1500, minutes=3),
+             "paper": dict(size=512, steps=3000, minutes=3)},
+    "impedance": {"test": dict(size=32, steps=300, every=10, reg_noise=0.0, lr=0.01, minutes=0.3),
+                  "cpu": dict(size=96, steps=2000, every=20, reg_noise=0.0, minutes=4),
+                  "paper": dict(size=256, steps=8000, every=50, reg_noise=0.0, minutes=10)},
+    "samples": {"test": dict(size=64, minutes=0.1), "cpu": dict(size=256, width=128, minutes=0.5),
+                "paper": dict(size=512, minutes=0.5)},
+    "denoising": {"test": dict(minutes=0.3), "cpu": dict(size=256, steps=1200, minutes=4),
+                  "paper": dict(size=512, steps=1800, sigma=25, minutes=4)},
+    "jpeg": {"test": dict(steps=150, snapshots=(10, 50, 150), overfit=300, input_depth=3, minutes=0.2),
+             "cpu": dict(size=256, steps=1200, snapshots=(50, 300, 1200), overfit=3000, input_depth=3, minutes=5),
+             "paper": dict(steps=2400, snapshots=(100, 600, 2400), overfit=50000, input_depth=3, minutes=12)},
+    "sr": {"test": dict(size=64, steps=150, reg_noise=0.03, minutes=0.3),
+           "cpu": dict(size=256, steps=1000, reg_noise=0.03, minutes=5),
+           "paper": dict(steps=2000, steps_x8=4000, reg_noise=0.03, reg_noise_x8=0.05, minutes=10)},
+    "inpainting": {"test": dict(steps=150, reg_noise=0.03, minutes=0.5),
+                   "cpu": dict(size=192, steps=1500, reg_noise=0.03, minutes=8),
+                   "paper": dict(steps=6000, steps_barbara=11000, lr_barbara=0.001, steps_hole=5000,
+                                 steps_library=3000, reg_noise=0.03, minutes=30)},
+    "enhancement": {"test": dict(steps=100, stops=(25, 50, 100), reg_noise=0.0, ema=None, minutes=0.2),
+                    "cpu": dict(size=256, steps=800, stops=(100, 300, 800), reg_noise=0.0, ema=None, minutes=3),
+                    "paper": dict(size=512, steps=2000, stops=(200, 800, 2000), reg_noise=0.0, ema=None,
+                                  minutes=3)},
+    "flash": {"test": dict(steps=120, lr=0.01, reg_noise=0.0, input_depth=3, minutes=0.2),
+              "cpu": dict(size=256, steps=600, lr=0.01, reg_noise=0.0, input_depth=3, minutes=3),
+              "paper": dict(size=512, steps=600, lr=0.1, reg_noise=0.0, input_depth=3, minutes=2)},
+    "inversion": {"test": dict(size=64, steps=100, lr=0.01, reg_noise=0.0, ema=None, minutes=0.3),
+                  "cpu": dict(size=128, steps=600, lr=0.01, reg_noise=0.0, ema=None, minutes=5),
+                  "paper": dict(size=224, steps=3000, lr=0.001, reg_noise=0.0, ema=None, minutes=20)},
+    "activation": {"test": dict(size=64, steps=100, lr=0.01, reg_noise=0.0, ema=None, minutes=0.3),
+                   "cpu": dict(size=128, steps=500, lr=0.01, reg_noise=0.0, ema=None, minutes=5),
+                   "paper": dict(size=224, steps=3000, lr=0.001, reg_noise=0.03, ema=None, minutes=20)},
+    "ablation": {"test": dict(size=64, steps=80, minutes=0.5), "cpu": dict(size=128, steps=800, minutes=8),
+                 "paper": dict(size=512, steps=1800, minutes=30)},
+    "reproduce": {"test": dict(size=64, steps=100), "cpu": dict(size=256, steps=1200),
+                  "paper": dict(size=None, steps=1800)},
+}
+
+
+class Preset(dict):
+    """A dict of settings with attribute access: ``p.steps`` == ``p['steps']``."""
+
+    def __getattr__(self, key):
+        try:
+            return self[key]
+        except KeyError:
+            raise AttributeError(f"preset {self.get('name')!r} for {self.get('application')!r} has no "
+                                 f"setting {key!r}; it has {', '.join(sorted(self))}") from None
+
+    def describe(self) -> str:
+        size = f"{self['size']}px" if self.get("size") else "full-size"
+        width = f"width {self['width']}" if self.get("width") else "the paper's network"
+        t = f", about {self['minutes']:g} min" if self.get("minutes") else ""
+        return f"preset '{self['name']}' for {self['application']}: {size} images, {width}, {self['steps']} steps{t}"
+
+
+def active_preset() -> str:
+    """``DIP_PRESET`` if set; otherwise 'paper' when a CUDA GPU is present, else 'cpu'."""
+    name = os.environ.get("DIP_PRESET")
+    if name:
+        if name not in PRESETS:
+            raise ValueError(f"DIP_PRESET={name!r} is not a preset; use one of {', '.join(PRESETS)}")
+        return name
+    import torch
+    return "paper" if torch.cuda.is_available() else "cpu"
+
+
+def preset(application: str, name: str | None = None, **overrides) -> Preset:
+    """Settings for ``application`` in preset ``name`` (default: the active preset)."""
+    if application not in APPLICATIONS:
+        raise ValueError(f"unknown application {application!r}; choose one of {', '.join(APPLICATIONS)}")
+    name = name or active_preset()
+    if name not in PRESETS:
+        raise ValueError(f"unknown preset {name!r}; use one of {', '.join(PRESETS)}")
+    p = Preset(_BASE[name])
+    p.update(APPLICATIONS[application][name])
+    p.update(overrides)
+    p["name"], p["application"] = name, application
+    return p
