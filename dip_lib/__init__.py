@@ -18,7 +18,7 @@ from .operators import (Downsampler, Mask, Identity, gaussian_noise, jpeg, berno
                         box_mask, lanczos_kernel_1d)
 from .presets import preset, active_preset, PRESETS, APPLICATIONS
 from .tasks import run, denoise, super_resolve, inpaint
-from .viz import show, image_grid, plot_history, LiveView, save_figure
+from .viz import show, image_grid, plot_history, LiveView, save_figure, gallery
 
 __version__ = "0.1.0"
 

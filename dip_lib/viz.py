@@ -10,7 +10,7 @@ import torch
 from .fit import Callback, FitState
 from .metrics import to_numpy
 
-__all__ = ["show", "image_grid", "plot_history", "LiveView", "save_figure"]
+__all__ = ["show", "image_grid", "plot_history", "LiveView", "save_figure", "gallery"]
 
 
 def _img(x) -> np.ndarray:
@@ -155,3 +155,11 @@ class LiveView(Callback):
         if self.enabled and state.history["step"]:
             self.last = 0.0
             self.check(state)
+
+
+def gallery(fig, name: str):
+    """Save ``fig`` as ``$DIP_GALLERY/<name>.png`` when DIP_GALLERY is set (the README gallery,
+    built by running the notebooks in the cpu or paper preset); otherwise do nothing."""
+    import os
+    folder = os.environ.get("DIP_GALLERY")
+    return save_figure(fig, os.path.join(folder, f"{name}.png")) if folder else None
