@@ -61,3 +61,65 @@ def cbm3d(noisy: torch.Tensor, sigma: float) -> torch.Tensor:
     a = to_numpy(noisy)
     out = bm3d.bm3d_rgb(a, sigma) if a.shape[2] == 3 else bm3d.bm3d(a[..., 0], sigma)
     return _to_tensor(out, noisy)
+
+
+# --- network inversion baselines: TV-regularised pixels (Mahendran & Vedaldi; notebooks 09, 10) ---
+
+__all__ += ["tv_pixels", "tv_preimage", "tv_activation"]
+
+
+def tv_pixels(energy, shape, tv_weight: float = 2.0, beta: float = 2.0, steps: int = 200, lr: float = 0.05,
+              init: torch.Tensor | None = None, noise: float = 0.05, seed: int = 0, device=None, **fit_kw):
+    """Optimise the pixels x themselves (``dip.PixelImage``) for E(x) + λ·TV_β(x), with ``dip.fit``.
+
+    The "TV prior" of Mahendran & Vedaldi (2015): no network, only a smoothness term
+    TV_β(x) = mean (|∂x/∂h|² + |∂x/∂w|²)^(β/2) (β=2 by default, as they use for pre-images).
+    ``shape`` is 1xCxHxW or (H, W); x starts at ``init`` or at grey 0.5 plus uniform noise of
+    amplitude ``noise`` (seeded). Returns the :class:`~dip_lib.fit.FitResult`.
+    """
+    from .data import default_device
+    from .fit import fit
+    from .losses import tv
+    from .nets import PixelImage
+
+    device = torch.device(device) if device is not None else default_device()
+    shape = tuple(shape) if len(shape) == 4 else (1, 3, *shape)
+    if init is None:
+        g = torch.Generator().manual_seed(seed)
+        init = 0.5 + noise * (torch.rand(shape, generator=g) - 0.5)
+    net = PixelImage(shape, init=init)
+
+    def total(x):
+        return energy(x) + tv_weight * tv(x, beta) if tv_weight else energy(x)
+
+    kw = dict(reg_noise=0.0, ema=None, every=max(1, steps // 20), seed=seed)
+    kw.update(fit_kw)
+    z = torch.zeros(shape, device=device)  # ignored by PixelImage; gives fit the output size
+    return fit(net, z, total, steps=steps, lr=lr, **kw)
+
+
+def tv_preimage(phi, image: torch.Tensor, layer: str | None = None, tv_weight: float = 2.0, beta: float = 2.0,
+                steps: int = 200, lr: float = 0.05, device=None, **kw):
+    """TV pre-image: argmin_x ||Φ(x) − Φ(x0)||²/||Φ(x0)||² + λ·TV_β(x) over the pixels x.
+
+    ``phi`` is a feature function (``dip.feature_net``) called as ``phi(x, layer)``.
+    ``result.losses`` include the TV term; use ``dip.inversion.feature_error`` for Φ alone.
+    """
+    from .data import default_device
+    from .inversion import preimage_energy
+
+    device = torch.device(device) if device is not None else default_device()
+    phi = phi.to(device)
+    energy = preimage_energy(phi, image.to(device), layer)
+    return tv_pixels(energy, image.shape, tv_weight, beta, steps, lr, device=device, **kw)
+
+
+def tv_activation(phi, unit: int, shape, layer: str = "fc8", tv_weight: float = 2.0, beta: float = 2.0,
+                  steps: int = 200, lr: float = 0.05, device=None, **kw):
+    """TV activation maximisation: argmin_x −Φ_c(x) + λ·TV_β(x) over the pixels x in [0, 1]."""
+    from .data import default_device
+    from .inversion import activation_energy
+
+    device = torch.device(device) if device is not None else default_device()
+    phi = phi.to(device)
+    return tv_pixels(activation_energy(phi, unit, layer), shape, tv_weight, beta, steps, lr, device=device, **kw)

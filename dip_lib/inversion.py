@@ -1,0 +1,154 @@
+"""Network inversion with the deep image prior (paper Sec. 4.4, Figs. 11, 13-14).
+
+Two tasks, both one ``dip.fit`` of the paper's inversion network (``dip.build("inversion")``:
+depth 6, kernels 7,7,5,5,3,3, zero padding, so the image side must be a multiple of 64 and at
+least 128 — the BatchNorm of the deepest scale needs more than one pixel):
+
+- natural pre-image: θ* = argmin_θ ||Φ(f_θ(z)) − Φ(x0)||² / ||Φ(x0)||²  (what does layer Φ keep of x0?)
+- activation maximisation: θ* = argmin_θ −Φ_c(f_θ(z)), Φ_c the fc8 score of class c (pre-softmax).
+
+Φ comes from :func:`dip_lib.features.feature_net`. The TV-regularised pixel baselines
+(Mahendran & Vedaldi) are in :mod:`dip_lib.baselines` (``tv_preimage``, ``tv_activation``).
+"""
+from __future__ import annotations
+
+from typing import Callable
+
+import torch
+
+from .data import default_device
+from .losses import feature_loss
+from .presets import Preset
+from .tasks import run
+
+__all__ = ["preimage_energy", "activation_energy", "preimage", "maximize_activation", "feature_error",
+           "class_score", "class_index", "browse", "comparison_figure"]
+
+
+def preimage_energy(phi: Callable, image: torch.Tensor, layer: str | None = None):
+    """E(x) = ||Φ(x) − Φ(x0)||² / ||Φ(x0)||² for the layer ``layer`` of Φ (x0 = ``image``)."""
+    with torch.no_grad():
+        target = phi(image, layer).detach().clone()
+
+    def energy(x):
+        return feature_loss(phi(x, layer), target)
+
+    return energy
+
+
+def activation_energy(phi: Callable, unit: int, layer: str = "fc8"):
+    """E(x) = −Φ_c(x): minus the score of unit ``unit`` (a class for fc8) of ``layer``.
+
+    For a conv layer the channel's activation is averaged over space.
+    """
+    def energy(x):
+        a = phi(x, layer)
+        a = a[0, unit]
+        return -(a.mean() if a.dim() else a)
+
+    return energy
+
+
+def feature_error(phi: Callable, x: torch.Tensor, image: torch.Tensor, layer: str | None = None) -> float:
+    """The normalised feature distance ||Φ(x) − Φ(x0)||² / ||Φ(x0)||² as a float (for tables)."""
+    dev = next(iter(phi.parameters())).device if hasattr(phi, "parameters") else x.device
+    with torch.no_grad():
+        return float(feature_loss(phi(x.to(dev), layer), phi(image.to(dev), layer)))
+
+
+def class_score(phi: Callable, x: torch.Tensor, unit: int, layer: str = "fc8") -> float:
+    """Φ_c(x), the (pre-softmax) score of class ``unit``, as a float."""
+    with torch.no_grad():
+        dev = next(iter(phi.parameters())).device
+        return float(-activation_energy(phi, unit, layer)(x.to(dev)))
+
+
+def _check_size(shape) -> None:
+    h, w = shape[-2:]
+    if h % 64 or w % 64 or min(h, w) < 128:
+        raise ValueError(f"the inversion net (depth 6) needs sides that are multiples of 64 and at least 128 "
+                         f"(its deepest BatchNorm needs more than one pixel); got {h}x{w}: load the image "
+                         f"with dip.load_image(..., size=128, multiple=64)")
+
+
+def preimage(phi, image: torch.Tensor, p: Preset, layer: str | None = None, seed: int = 0, device=None,
+             **fit_kw):
+    """DIP pre-image of ``image`` at ``layer`` of Φ with the inversion net (settings from ``p``).
+
+    Returns the :class:`~dip_lib.fit.FitResult`; ``result.losses[0]`` is the initial feature
+    loss and ``result.losses[-1]`` the last one.
+    """
+    _check_size(image.shape)
+    device = torch.device(device) if device is not None else default_device()
+    phi = phi.to(device)
+    energy = preimage_energy(phi, image.to(device), layer)
+    return run(p, energy, image.shape[-2:], arch="inversion", seed=seed, device=device, **fit_kw)
+
+
+def maximize_activation(phi, unit: int, p: Preset, shape=None, layer: str = "fc8", seed: int = 0, device=None,
+                        **fit_kw):
+    """DIP activation maximisation: an image f_θ*(z) that makes unit ``unit`` of ``layer`` large."""
+    device = torch.device(device) if device is not None else default_device()
+    phi = phi.to(device)
+    shape = shape or (p.size, p.size)
+    _check_size(shape)
+    return run(p, activation_energy(phi, unit, layer), shape, arch="inversion", seed=seed, device=device, **fit_kw)
+
+
+def class_index(name: str, classes: dict[int, str]) -> int:
+    """The index of the first ImageNet class whose name list contains ``name`` (e.g. 'black swan')."""
+    name = name.lower()
+    for i, v in classes.items():
+        if name in [s.strip().lower() for s in v.split(",")]:
+            return i
+    for i, v in classes.items():
+        if name in v.lower():
+            return i
+    raise KeyError(f"no ImageNet class is called {name!r}")
+
+
+def browse(options, render: Callable, description: str = "choose", value=None):
+    """A dropdown over ``options`` that calls ``render(option)`` (results cached by the caller).
+
+    ``options`` is a list of values or of (label, value) pairs. Returns the function that
+    ``ipywidgets.interact`` wraps (the widget shows in a notebook).
+    """
+    import ipywidgets as W
+    options = list(options)
+    if value is None:
+        value = options[0][1] if isinstance(options[0], tuple) else options[0]
+    return W.interact(render, option=W.Dropdown(options=options, value=value, description=description))
+
+
+def comparison_figure(rows: dict[str, dict[str, torch.Tensor]], image: torch.Tensor | None = None,
+                      image_title: str = "image", size: float = 2.2, suptitle: str | None = None):
+    """The paper's layout (Figs. 11, 13): one row per method, one column per layer or class.
+
+    ``rows`` maps a method ('Deep image prior', 'TV prior') to {column title: image}; ``image``
+    (the original x0), if given, is drawn in an extra first column.
+    """
+    import matplotlib.pyplot as plt
+    from .viz import _img
+    cols = list(next(iter(rows.values())))
+    extra = image is not None
+    fig, axes = plt.subplots(len(rows), len(cols) + extra, squeeze=False,
+                             figsize=(size * (len(cols) + extra), size * len(rows) + 0.4))
+    for ax in axes.flat:
+        ax.set_xticks([]), ax.set_yticks([])
+        for sp in ax.spines.values():
+            sp.set_visible(False)
+    for r, (label, ims) in enumerate(rows.items()):
+        if extra:
+            if r == 0:
+                axes[r, 0].imshow(_img(image))
+                axes[r, 0].set_title(image_title, fontsize=10)
+        for c, col in enumerate(cols):
+            ax = axes[r, c + extra]
+            ax.imshow(_img(ims[col]))
+            if r == 0:
+                ax.set_title(col, fontsize=10)
+        axes[r, int(extra)].set_ylabel(label, fontsize=10)
+    if suptitle:
+        fig.suptitle(suptitle)
+    fig.tight_layout()
+    return fig
