@@ -21,7 +21,7 @@ from .losses import feature_loss
 from .presets import Preset
 from .tasks import run
 
-__all__ = ["preimage_energy", "activation_energy", "preimage", "maximize_activation", "feature_error",
+__all__ = ["preimage_energy", "activation_energy", "activation_scale", "preimage", "maximize_activation", "feature_error",
            "class_score", "class_index", "browse", "comparison_figure"]
 
 
@@ -36,17 +36,30 @@ def preimage_energy(phi: Callable, image: torch.Tensor, layer: str | None = None
     return energy
 
 
-def activation_energy(phi: Callable, unit: int, layer: str = "fc8"):
-    """E(x) = −Φ_c(x): minus the score of unit ``unit`` (a class for fc8) of ``layer``.
+def activation_energy(phi: Callable, unit: int, layer: str = "fc8", scale: float = 1.0):
+    """E(x) = −Φ_c(x) / scale: minus the score of unit ``unit`` (a class for fc8) of ``layer``.
 
-    For a conv layer the channel's activation is averaged over space.
+    For a conv layer the channel's activation is averaged over space. ``scale`` (see
+    :func:`activation_scale`) only matters next to another term, e.g. the TV prior's λ·TV(x).
     """
     def energy(x):
-        a = phi(x, layer)
-        a = a[0, unit]
-        return -(a.mean() if a.dim() else a)
+        a = phi(x, layer)[0, unit]
+        return -(a.mean() if a.dim() else a) / scale
 
     return energy
+
+
+def activation_scale(phi: Callable, shape, layer: str = "fc8", seed: int = 0) -> float:
+    """The spread (std over units) of Φ_layer on a seeded U(0, 1) noise image of ``shape`` (H, W).
+
+    Dividing the class score by it makes the TV weight λ mean the same for random and for
+    trained weights (whose scores are orders of magnitude larger).
+    """
+    dev = next(iter(phi.parameters())).device
+    g = torch.Generator().manual_seed(seed)
+    x = torch.rand((1, 3, *tuple(shape)[-2:]), generator=g).to(dev)
+    with torch.no_grad():
+        return float(phi(x, layer).std().clamp_min(1e-12))
 
 
 def feature_error(phi: Callable, x: torch.Tensor, image: torch.Tensor, layer: str | None = None) -> float:
@@ -87,12 +100,17 @@ def preimage(phi, image: torch.Tensor, p: Preset, layer: str | None = None, seed
 
 def maximize_activation(phi, unit: int, p: Preset, shape=None, layer: str = "fc8", seed: int = 0, device=None,
                         **fit_kw):
-    """DIP activation maximisation: an image f_θ*(z) that makes unit ``unit`` of ``layer`` large."""
+    """DIP activation maximisation: an image f_θ*(z) that makes unit ``unit`` of ``layer`` large.
+
+    The energy is −Φ_c(x)/s (s = :func:`activation_scale`), so ``result.losses`` are minus the
+    score in units of s; use :func:`class_score` for the raw score.
+    """
     device = torch.device(device) if device is not None else default_device()
     phi = phi.to(device)
     shape = shape or (p.size, p.size)
     _check_size(shape)
-    return run(p, activation_energy(phi, unit, layer), shape, arch="inversion", seed=seed, device=device, **fit_kw)
+    energy = activation_energy(phi, unit, layer, activation_scale(phi, shape, layer))
+    return run(p, energy, shape, arch="inversion", seed=seed, device=device, **fit_kw)
 
 
 def class_index(name: str, classes: dict[int, str]) -> int:
