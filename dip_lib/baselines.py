@@ -116,10 +116,16 @@ def tv_preimage(phi, image: torch.Tensor, layer: str | None = None, tv_weight: f
 
 def tv_activation(phi, unit: int, shape, layer: str = "fc8", tv_weight: float = 2.0, beta: float = 2.0,
                   steps: int = 200, lr: float = 0.05, device=None, **kw):
-    """TV activation maximisation: argmin_x −Φ_c(x) + λ·TV_β(x) over the pixels x in [0, 1]."""
+    """TV activation maximisation: argmin_x −Φ_c(x)/s + λ·TV_β(x) over the pixels x in [0, 1].
+
+    s = ``dip.inversion.activation_scale`` (the spread of Φ's scores on a noise image), so that
+    λ weighs the same for random and for trained weights.
+    """
     from .data import default_device
-    from .inversion import activation_energy
+    from .inversion import activation_energy, activation_scale
 
     device = torch.device(device) if device is not None else default_device()
     phi = phi.to(device)
-    return tv_pixels(activation_energy(phi, unit, layer), shape, tv_weight, beta, steps, lr, device=device, **kw)
+    scale = activation_scale(phi, tuple(shape)[-2:], layer)
+    return tv_pixels(activation_energy(phi, unit, layer, scale), shape, tv_weight, beta, steps, lr, device=device,
+                     **kw)
