@@ -22,7 +22,7 @@ import torch
 from .inputs import noise
 from .nets import SkipConfig, build, skip
 
-__all__ = ["prior_sample", "sample_config", "stretch_contrast"]
+__all__ = ["prior_sample", "sample_config", "stretch_contrast", "roughness"]
 
 
 def sample_config(depth: int = 5, skips: bool = True, upsample: str = "bilinear", width: int = 128,
@@ -44,7 +44,7 @@ def stretch_contrast(x: torch.Tensor, eps: float = 1e-8) -> torch.Tensor:
 @torch.no_grad()
 def prior_sample(arch: str | SkipConfig = "skip-5", size: int | tuple[int, int] = 256, seed: int = 0,
                  input_depth: int = 32, width: int | None = None, z_seed: int | None = None,
-                 stretch: bool = True, device=None) -> torch.Tensor:
+                 stretch: bool = True, batch_stats: bool = True, device=None) -> torch.Tensor:
     """One sample x = f_θ(z) from the prior: θ random (seeded by ``seed``), z ~ U(0, 1/10).
 
     Args:
@@ -54,7 +54,10 @@ def prior_sample(arch: str | SkipConfig = "skip-5", size: int | tuple[int, int] 
         seed: initialises θ; z_seed: the code z (default: ``seed``).
         input_depth: channels of z; width: scale a named architecture's filters (None = paper's 128).
         stretch: stretch the contrast to [0, 1] for display (see the module docstring).
-    Returns a 1x3xHxW tensor on the CPU. BatchNorm runs in train mode (batch statistics).
+        batch_stats: run BatchNorm in train mode, with the statistics of the input (the network's
+            initial state, as in the paper); False = eval mode with the untouched running
+            statistics (a near-constant grey output, shown in notebook 02 for comparison).
+    Returns a 1x3xHxW tensor on the CPU.
     """
     h, w = (size, size) if isinstance(size, int) else size
     if isinstance(arch, SkipConfig):
@@ -70,6 +73,13 @@ def prior_sample(arch: str | SkipConfig = "skip-5", size: int | tuple[int, int] 
     z = noise(input_depth, h, w, seed=seed if z_seed is None else z_seed)
     if device is not None:
         net, z = net.to(device), z.to(device)
-    net.train()                      # the initial state: BatchNorm uses the batch statistics
+    net.train(batch_stats)           # initial state: train mode, BatchNorm uses the batch statistics
     x = net(z).float().cpu()
     return stretch_contrast(x) if stretch else x
+
+
+def roughness(x: torch.Tensor) -> float:
+    """Mean absolute difference of horizontally and vertically neighbouring pixels of a
+    contrast-stretched image: high for pixel noise, low for smooth large-scale structure."""
+    x = stretch_contrast(x.detach().float())
+    return float(((x[..., 1:, :] - x[..., :-1, :]).abs().mean() + (x[..., 1:] - x[..., :-1]).abs().mean()) / 2)
