@@ -38,14 +38,25 @@ APPLICATIONS: dict[str, dict[str, dict]] = {
     "samples": {"test": dict(size=64, width=32, seeds=(0, 1), minutes=0.1),
                 "cpu": dict(size=256, width=128, seeds=(0, 1), minutes=0.5),
                 "paper": dict(size=512, seeds=(0, 1), minutes=0.5)},
-    "denoising": {"test": dict(minutes=0.3), "cpu": dict(size=256, steps=1200, minutes=4),
-                  "paper": dict(size=512, steps=1800, sigma=25, minutes=4)},
-    "jpeg": {"test": dict(steps=150, snapshots=(10, 50, 150), overfit=300, input_depth=3, minutes=0.2),
-             "cpu": dict(size=256, steps=1200, snapshots=(50, 300, 1200), overfit=3000, input_depth=3, minutes=5),
-             "paper": dict(steps=2400, snapshots=(100, 600, 2400), overfit=50000, input_depth=3, minutes=12)},
-    "sr": {"test": dict(size=64, steps=150, reg_noise=0.03, minutes=0.3),
-           "cpu": dict(size=256, steps=1000, reg_noise=0.03, minutes=5),
-           "paper": dict(steps=2000, steps_x8=4000, reg_noise=0.03, reg_noise_x8=0.05, minutes=10)},
+    "denoising": {"test": dict(blind_size=128, blind_steps=150, window=4, minutes=0.7),
+                  "cpu": dict(size=192, steps=1000, lr=0.01, blind_size=256, blind_steps=600, window=6, minutes=5),
+                  "paper": dict(size=512, steps=1800, sigma=25, blind_size=None, blind_steps=2400, window=8,
+                                minutes=4)},
+    # width=None: the paper's small JPEG network (8..128 filters) in every preset; 'check_*' and
+    # 'quality' set the synthetic check (a clean image compressed with dip.jpeg)
+    "jpeg": {"test": dict(size=128, width=None, lr=0.02, steps=300, snapshots=(20, 80, 300), overfit=400,
+                          input_depth=3, check_image="CBM3D9/kodim03.png", check_size=96, quality=5, minutes=0.7),
+             "cpu": dict(size=256, width=None, steps=1200, snapshots=(50, 300, 1200), overfit=3000, input_depth=3,
+                         check_image="CBM3D9/kodim03.png", check_size=192, quality=10, minutes=6),
+             "paper": dict(width=None, steps=2400, snapshots=(100, 600, 2400), overfit=50000, input_depth=3,
+                           check_image="CBM3D9/kodim03.png", check_size=None, quality=10, minutes=12)},
+    # the test preset uses the paper's zebra crop (stripes at full resolution); x8 is only a smoke test there
+    "sr": {"test": dict(image="zebra_crop", size=128, steps=300, steps_x8=100, lr=0.02, reg_noise=0.03,
+                        reg_noise_x8=0.05, tv_weight=0.01, min_gain_x4=0.3, min_gain_x8=None, minutes=0.8),
+           "cpu": dict(image="zebra", size=256, steps=1000, steps_x8=1000, reg_noise=0.03, reg_noise_x8=0.05,
+                       tv_weight=0.01, min_gain_x4=0.5, min_gain_x8=0.2, minutes=6),
+           "paper": dict(image="zebra", steps=2000, steps_x8=4000, reg_noise=0.03, reg_noise_x8=0.05, tv_weight=0.01,
+                         min_gain_x4=1.0, min_gain_x8=0.5, minutes=10)},
     # inpainting: size_barbara = side of a native-resolution crop of Barbara (None: the whole image);
     # size_library = longer side of the library image (the depth-6 encoder-decoder needs >= 128 px).
     "inpainting": {"test": dict(steps=300, reg_noise=0.03, size_barbara=64, size_library=202, steps_library=60,
