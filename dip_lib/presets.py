@@ -95,8 +95,12 @@ APPLICATIONS: dict[str, dict[str, dict]] = {
                    "paper": dict(size=256, steps=3000, lr=0.001, reg_noise=0.03, ema=None,
                                  classes=(100, 933, 319, 31, 980, 483), feature_size=224, pretrained=True,
                                  tv_weight=10.0, tv_steps=3000, tv_lr=0.05, minutes=20)},
-    "ablation": {"test": dict(size=64, steps=80, minutes=0.5), "cpu": dict(size=128, steps=800, minutes=8),
-                 "paper": dict(size=512, steps=1800, minutes=30)},
+    # notebook 11: 'depths' are swept with 1x1 skips; skips (and, if 'explore', upsampling and the code z)
+    # are swept at 'skip_depth'. test: 300 steps are needed for depth 3 to beat depth 1 reliably.
+    "ablation": {"test": dict(size=64, steps=300, depths=(1, 3), skip_depth=3, explore=False, minutes=0.7),
+                 "cpu": dict(size=128, steps=600, depths=(1, 2, 3, 4, 5), skip_depth=4, explore=True, minutes=8),
+                 "paper": dict(size=512, steps=1800, depths=(1, 2, 3, 4, 5, 6), skip_depth=5, explore=True,
+                               minutes=15)},
     # paper tables (dip_lib/reproduce.py). A key "k_TABLE" (TABLE: denoising, sr4, sr8, inpainting;
     # "k_sr" for both SR tables) overrides k for that table, "k_TABLE_IMAGE" for one image.
     # SR always runs at the images' native size in cpu/paper (PSNRs comparable with the paper).
