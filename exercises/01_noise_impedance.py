@@ -29,7 +29,6 @@
 # 3. Plot both loss curves and explain the difference.
 
 # %%
-# %%
 # Setup: on Colab, install the kit once; everywhere, pick the preset and the device.
 import sys
 if "google.colab" in sys.modules:

@@ -29,7 +29,6 @@
 # 3. Remove the skip connections and explain the change in the prior samples.
 
 # %%
-# %%
 # Setup: on Colab, install the kit once; everywhere, pick the preset and the device.
 import sys
 if "google.colab" in sys.modules:

@@ -30,7 +30,6 @@
 #    clean image.
 
 # %%
-# %%
 # Setup: on Colab, install the kit once; everywhere, pick the preset and the device.
 import sys
 if "google.colab" in sys.modules:

@@ -29,7 +29,6 @@
 # 3. Explain the trend. Which pixels are hardest to restore?
 
 # %%
-# %%
 # Setup: on Colab, install the kit once; everywhere, pick the preset and the device.
 import sys
 if "google.colab" in sys.modules:

@@ -28,7 +28,6 @@
 #    with the other two.
 
 # %%
-# %%
 # Setup: on Colab, install the kit once; everywhere, pick the preset and the device.
 import sys
 if "google.colab" in sys.modules:
