@@ -21,7 +21,7 @@
 # | preset | where | run time |
 # |---|---|---|
 # | `test` | CI | ~30 s (2 layers, random AlexNet weights) |
-# | `cpu` | Binder / laptop | ~5 min (5 layers) |
+# | `cpu` | Binder / laptop | ~4 min (4 layers) |
 # | `paper` | GPU (Colab) | ~20 min (8 layers) |
 #
 # [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/dip-kit/deep-image-prior-kit/blob/main/notebooks/09_natural_preimage.ipynb)

@@ -21,7 +21,7 @@
 # | preset | where | run time |
 # |---|---|---|
 # | `test` | CI | ~30 s (1 class, random AlexNet weights) |
-# | `cpu` | Binder / laptop | ~5 min (3 classes) |
+# | `cpu` | Binder / laptop | ~4 min (3 classes) |
 # | `paper` | GPU (Colab) | ~20 min (6 classes) |
 #
 # [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/dip-kit/deep-image-prior-kit/blob/main/notebooks/10_activation_maximization.ipynb)
