@@ -63,6 +63,55 @@ def cbm3d(noisy: torch.Tensor, sigma: float) -> torch.Tensor:
     return _to_tensor(out, noisy)
 
 
+# --- inpainting and flash/no-flash baselines (notebooks 06 and 08) ----------------------------
+
+__all__ += ["biharmonic_inpaint", "box_filter", "guided_filter"]
+
+
+def biharmonic_inpaint(image: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """Fill the pixels where ``mask`` is 0 by biharmonic interpolation (scikit-image).
+
+    ``mask`` is 1 on known pixels (the convention of ``dip.inpaint``), 1x1xHxW or 1xCxHxW.
+    """
+    from skimage.restoration import inpaint_biharmonic
+    missing = to_numpy(mask)[..., 0] < 0.5
+    out = inpaint_biharmonic(to_numpy(image), missing, channel_axis=-1)
+    return _to_tensor(out, image)
+
+
+def box_filter(x: torch.Tensor, radius: int) -> torch.Tensor:
+    """Mean over a (2r+1)x(2r+1) window, reflect padding at the borders (1xCxHxW -> same)."""
+    import torch.nn.functional as F
+    if radius < 0:
+        raise ValueError(f"radius must be >= 0, got {radius}")
+    if radius == 0:
+        return x
+    x = F.pad(x, (radius,) * 4, mode="reflect")
+    return F.avg_pool2d(x, 2 * radius + 1, stride=1)
+
+
+def guided_filter(guide: torch.Tensor, src: torch.Tensor, radius: int = 8, eps: float = 1e-3) -> torch.Tensor:
+    """The guided filter (He, Sun, Tang; ECCV 2010): smooth ``src`` while keeping the edges of ``guide``.
+
+    In each window the output is a linear function of the guide, q = a·I + b, with
+    a = cov(I, p) / (var(I) + eps) and b = mean(p) − a·mean(I); the coefficients are then
+    averaged over the windows covering a pixel. ``guide`` has 1 channel (shared) or as many
+    channels as ``src`` (channel c guides channel c). eps → 0 with guide == src is the
+    identity; a constant guide gives a = 0, i.e. a (double) box filter of ``src``.
+    Flash/no-flash: guide = the flash image, src = the noisy no-flash image.
+    """
+    if guide.shape[-2:] != src.shape[-2:] or guide.shape[1] not in (1, src.shape[1]):
+        raise ValueError(f"guide {tuple(guide.shape)} and src {tuple(src.shape)} must share H, W, and the "
+                         f"guide needs 1 channel or as many as src")
+    i, p = guide.float(), src.float()
+    mean_i, mean_p = box_filter(i, radius), box_filter(p, radius)
+    cov_ip = box_filter(i * p, radius) - mean_i * mean_p
+    var_i = box_filter(i * i, radius) - mean_i * mean_i
+    a = cov_ip / (var_i + eps)
+    b = mean_p - a * mean_i
+    return (box_filter(a, radius) * i + box_filter(b, radius)).to(src.dtype)
+
+
 # --- network inversion baselines: TV-regularised pixels (Mahendran & Vedaldi; notebooks 09, 10) ---
 
 __all__ += ["tv_pixels", "tv_preimage", "tv_activation"]

@@ -66,7 +66,7 @@ APPLICATIONS: dict[str, dict[str, dict]] = {
                    "paper": dict(steps=6000, steps_barbara=11000, lr_barbara=0.001, steps_hole=5000,
                                  steps_library=3000, size_barbara=None, size_library=None, reg_noise=0.03,
                                  minutes=30)},
-    "enhancement": {"test": dict(steps=100, stops=(25, 50, 100), reg_noise=0.0, ema=None, minutes=0.2),
+    "enhancement": {"test": dict(size=96, steps=100, stops=(25, 50, 100), reg_noise=0.0, ema=None, minutes=0.2),
                     "cpu": dict(size=256, steps=800, stops=(100, 300, 800), reg_noise=0.0, ema=None, minutes=3),
                     "paper": dict(size=512, steps=2000, stops=(200, 800, 2000), reg_noise=0.0, ema=None,
                                   minutes=3)},

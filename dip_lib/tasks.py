@@ -170,3 +170,41 @@ def jpeg_restore(jpeg_image: torch.Tensor, p: Preset, target: torch.Tensor | Non
 
 
 __all__ += ["Snapshots", "snapshot_every", "WindowedVariance", "jpeg_restore"]
+
+
+# --- inpainting masks and scores, flash/no-flash (notebooks 06 and 08) -------------------------
+
+def load_mask(src, size=None, multiple: int | None = None, threshold: float = 0.5) -> torch.Tensor:
+    """Load an inpainting mask m (1 = known pixel, 0 = to fill) as a binary 1x1xHxW tensor.
+
+    Give it the ``size``/``multiple`` of its image so both line up. Resizing blurs the mask;
+    pixels whose resized value is below ``threshold`` become holes (0.99: every pixel that a
+    letter touches, as when anti-aliased text is burnt into a small image).
+    """
+    from .data import load_image
+    m = load_image(src, channels=1, size=size, multiple=multiple, verbose=False)
+    return (m >= threshold).float()
+
+
+def hole_psnr(x: torch.Tensor, ref: torch.Tensor, mask: torch.Tensor) -> float:
+    """PSNR (dB) on the pixels to fill only (mask == 0): the score of an inpainting."""
+    check_mask(mask, ref)
+    missing = (mask.detach().cpu() < 0.5).expand_as(ref.detach().cpu())
+    if not missing.any():
+        raise ValueError("the mask has no holes (no zero pixels): nothing to score")
+    err = (x.detach().cpu().float() - ref.detach().cpu().float())[missing].pow(2).mean()
+    return float("inf") if err == 0 else float(-10 * torch.log10(err))
+
+
+def flash_no_flash(flash: torch.Tensor, noflash: torch.Tensor, p: Preset, arch: str = "default", **kw):
+    """Flash/no-flash: z = the flash image (sharp, harsh light), E = ||f_θ(z) − y||² with y the noisy
+    no-flash image; stopped early, x keeps the no-flash lighting with the flash image's details."""
+    if flash.shape != noflash.shape:
+        raise ValueError(f"flash {tuple(flash.shape)} and no-flash {tuple(noflash.shape)} must have the same shape")
+    device = kw.get("device") or default_device()
+    y = noflash.to(device)
+    kw.setdefault("z", flash.detach().clone())
+    return run(p, data_term(y), y.shape[-2:], out_channels=y.shape[1], arch=arch, **kw)
+
+
+__all__ += ["load_mask", "hole_psnr", "flash_no_flash"]
