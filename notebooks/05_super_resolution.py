@@ -95,7 +95,8 @@ for f in FACTORS:
                   "deep prior": dip_runs[f].ema_image}
     scores[f] = {name: dip.psnr_sr(x, hr, f) for name, x in results[f].items()}
 
-PAPER = {4: {"Set5": 29.90, "Set14": 27.00}, 8: {"Set5": 24.15, "Set14": 22.70}}  # DIP, the paper's set averages
+from dip_lib.paper_numbers import paper_psnr   # the paper's numbers, each with its source
+PAPER = {f: {s: paper_psnr(f"sr{f}", s, None) for s in ("Set5", "Set14")} for f in FACTORS}  # DIP, set averages
 print(f"{'':10s}" + "".join(f"{n:>12s}" for n in scores[4]) + "   paper DIP (Set5 / Set14 averages)")
 for f in FACTORS:
     print(f"zebra ×{f}  " + "".join(f"{v:12.2f}" for v in scores[f].values())
@@ -104,7 +105,7 @@ for f in FACTORS:
 # %% [markdown]
 # The paper's numbers are averages over the Set5 and Set14 benchmarks at full resolution in
 # the `paper` preset; the zebra alone (and smaller images and networks in the `test` and `cpu`
-# presets) gives different values. `python -m dip_lib reproduce` runs the whole sets.
+# presets) gives different values. `python -m dip_lib reproduce sr4` (and `sr8`) runs the whole sets.
 
 # %%
 import matplotlib.pyplot as plt
