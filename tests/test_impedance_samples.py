@@ -82,11 +82,22 @@ def test_prior_sample_shapes_determinism_and_structure():
     raw = samples.prior_sample("hourglass-3", size=64, seed=0, width=16, stretch=False)
     assert 0 < float(raw.min()) and float(raw.max()) < 1 and float(raw.std()) > 0.02   # not a flat grey
 
-    def roughness(x):   # mean absolute difference of neighbours: high for pixel noise, low for blobs
-        return float((x[..., 1:] - x[..., :-1]).abs().mean())
     shallow = samples.prior_sample("hourglass-1", size=64, seed=0, width=16)
     deep = samples.prior_sample("hourglass-5", size=64, seed=0, width=16)
-    assert roughness(shallow) > 2 * roughness(deep)
+    assert samples.roughness(shallow) > 2 * samples.roughness(deep)
+
+
+def test_eval_mode_batchnorm_gives_a_flat_grey_sample():
+    train = samples.prior_sample("skip-5", size=64, seed=0, width=32, stretch=False)
+    grey = samples.prior_sample("skip-5", size=64, seed=0, width=32, stretch=False, batch_stats=False)
+    assert float(grey.std()) < 0.3 * float(train.std())
+    assert abs(float(grey.mean()) - 0.5) < 0.05
+
+
+def test_roughness_of_noise_and_of_a_smooth_image():
+    g = torch.Generator().manual_seed(0)
+    assert samples.roughness(torch.rand(1, 3, 32, 32, generator=g)) > 0.2
+    assert samples.roughness(_smooth_image(32, 32)) < 0.05
 
 
 def test_prior_sample_rejects_too_small_sizes():
