@@ -16,7 +16,7 @@ import numpy as np
 import torch
 
 __all__ = ["load_image", "fetch", "names", "image_set", "SETS", "ALIASES", "crop_to_multiple",
-           "resize", "default_device", "to_pil", "save_image", "SKIMAGE_IMAGES", "DataUnavailable"]
+           "resize", "default_device", "to_pil", "save_image", "sha256_of", "SKIMAGE_IMAGES", "DataUnavailable"]
 
 _REGISTRY_FILE = Path(__file__).with_name("registry.tsv")
 SETS = ("Set5", "Set14", "CBM3D9", "Heide11")
@@ -71,7 +71,8 @@ def _resolve(name: str) -> str | None:
     return stem_matches[0] if len(stem_matches) == 1 else None
 
 
-def _sha256(path: Path) -> str:
+def sha256_of(path) -> str:
+    """The sha256 hex digest of a file (registry files, checkpoints)."""
     h = hashlib.sha256()
     with open(path, "rb") as f:
         for chunk in iter(lambda: f.read(1 << 20), b""):
@@ -96,7 +97,7 @@ def fetch(name: str) -> Path:
         if not path.exists():
             raise DataUnavailable(f"{key} is not in the mirror DIP_DATA_DIR={mirror}: fix or unset DIP_DATA_DIR "
                                   f"to download it from {url}")
-        if _sha256(path) != sha:
+        if sha256_of(path) != sha:
             raise DataUnavailable(f"{path} does not match the registry's sha256 {sha[:12]}...: the mirror "
                                   f"DIP_DATA_DIR={mirror} holds a different file; replace it from {url}")
         return path

@@ -39,7 +39,6 @@ is what keeps a malicious file from running code. If you know the full digest, p
 """
 from __future__ import annotations
 
-import hashlib
 import os
 import warnings
 from dataclasses import dataclass
@@ -48,6 +47,8 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 from torch import nn
+
+from .data import sha256_of
 
 __all__ = ["AlexNet", "VGG16", "CHECKPOINTS", "LAYERS", "FeatureExtractor", "feature_net", "load_weights",
            "checkpoint_path", "cache_dir", "sha256_of", "imagenet_classes", "IMAGENET_MEAN", "IMAGENET_STD",
@@ -175,15 +176,6 @@ def checkpoint_path(arch: str) -> Path:
     name = CHECKPOINTS[_check_arch(arch)].filename
     ours, hub = cache_dir() / name, _torch_hub_dir() / name
     return hub if (not ours.exists() and hub.exists()) else ours
-
-
-def sha256_of(path) -> str:
-    """The sha256 hex digest of a file."""
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def _check_arch(arch: str) -> str:
