@@ -304,10 +304,11 @@ def stride_of(net: nn.Module) -> int:
 def check_input_size(net: nn.Module, height: int, width: int) -> None:
     """Raise a clear error when an HxW input cannot pass through ``net``."""
     s = stride_of(net)
-    if height < s or width < s or (height // s) * (width // s) < 2:
-        # BatchNorm needs more than one value per channel at the coarsest scale
+    if s > 1 and (height < 2 * s or width < 2 * s):
+        # the coarsest scale must keep 2x2 pixels: reflect padding of a 3x3 conv needs 2 per side,
+        # and BatchNorm needs more than one value per channel
         raise ValueError(f"the image is {height}x{width} but this network downsamples {int(math.log2(s))} "
-                         f"times and needs at least {s}x{2 * s}: use a larger image or a shallower network.")
+                         f"times and needs at least {2 * s}x{2 * s}: use a larger image or a shallower network.")
     if height % s or width % s:
         raise ValueError(f"the image is {height}x{width}, not a multiple of {s} (the network's stride): "
                          f"crop it with dip.crop_to_multiple(img, {s}) or load it with "

@@ -95,7 +95,7 @@ def test_energy_must_be_scalar():
 def test_fit_rejects_an_image_the_network_cannot_take():
     net = dip.build("default", width=4)
     with pytest.raises(ValueError, match="not a multiple of 32"):
-        dip.fit(net, torch.rand(1, 32, 40, 64), lambda x: x.mean(), steps=1)
+        dip.fit(net, torch.rand(1, 32, 80, 64), lambda x: x.mean(), steps=1)
 
 
 def test_per_step_path_does_not_synchronise(monkeypatch):

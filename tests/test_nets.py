@@ -69,9 +69,9 @@ def test_bad_per_scale_list_is_a_clear_error():
 
 def test_image_too_small_for_the_depth_is_a_clear_error():
     net = dip.build("default", width=8)
-    with pytest.raises(ValueError, match="needs at least 32x64"):
+    with pytest.raises(ValueError, match="needs at least 64x64"):
         dip.check_input_size(net, 16, 64)
-    with pytest.raises(ValueError, match="needs at least 32x64"):
-        dip.check_input_size(net, 32, 32)
+    with pytest.raises(ValueError, match="needs at least 64x64"):
+        dip.check_input_size(net, 32, 128)
     with pytest.raises(ValueError, match="not a multiple of 32.*crop_to_multiple"):
-        dip.check_input_size(net, 48, 64)
+        dip.check_input_size(net, 96, 64)
