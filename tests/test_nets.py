@@ -74,4 +74,4 @@ def test_image_too_small_for_the_depth_is_a_clear_error():
     with pytest.raises(ValueError, match="needs at least 64x64"):
         dip.check_input_size(net, 32, 128)
     with pytest.raises(ValueError, match="not a multiple of 32.*crop_to_multiple"):
-        dip.check_input_size(net, 96, 64)
+        dip.check_input_size(net, 80, 64)
