@@ -48,14 +48,14 @@ APPLICATIONS: dict[str, dict[str, dict]] = {
     "jpeg": {"test": dict(size=128, width=None, lr=0.02, steps=300, snapshots=(20, 80, 300), overfit=400,
                           input_depth=3, check_image="CBM3D9/kodim03.png", check_size=96, quality=5, minutes=0.7),
              "cpu": dict(size=256, width=None, steps=1200, snapshots=(50, 300, 1200), overfit=3000, input_depth=3,
-                         check_image="CBM3D9/kodim03.png", check_size=192, quality=10, minutes=6),
+                         check_image="CBM3D9/kodim03.png", check_size=192, quality=10, min_gain=0.3, minutes=5),
              "paper": dict(width=None, steps=2400, snapshots=(100, 600, 2400), overfit=50000, input_depth=3,
                            check_image="CBM3D9/kodim03.png", check_size=None, quality=10, minutes=12)},
     # the test preset uses the paper's zebra crop (stripes at full resolution); x8 is only a smoke test there
     "sr": {"test": dict(image="zebra_crop", size=128, steps=300, steps_x8=100, lr=0.02, reg_noise=0.03,
                         reg_noise_x8=0.05, tv_weight=0.01, min_gain_x4=0.3, min_gain_x8=None, minutes=0.8),
            "cpu": dict(image="zebra", size=256, steps=1000, steps_x8=1000, reg_noise=0.03, reg_noise_x8=0.05,
-                       tv_weight=0.01, min_gain_x4=0.5, min_gain_x8=0.2, minutes=6),
+                       tv_weight=0.01, min_gain_x4=0.3, min_gain_x8=0.2, minutes=5),
            "paper": dict(image="zebra", steps=2000, steps_x8=4000, reg_noise=0.03, reg_noise_x8=0.05, tv_weight=0.01,
                          min_gain_x4=1.0, min_gain_x8=0.5, minutes=10)},
     # inpainting: size_barbara = side of a native-resolution crop of Barbara (None: the whole image);
