@@ -12,7 +12,7 @@ if "DIP_DATA_DIR" not in os.environ and _mirror.exists():
 import pytest  # noqa: E402
 import torch  # noqa: E402
 
-torch.set_num_threads(min(2, os.cpu_count() or 1))
+torch.set_num_threads(int(os.environ.get("OMP_NUM_THREADS") or min(2, os.cpu_count() or 1)))
 
 
 def has_mirror() -> bool:

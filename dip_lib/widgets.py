@@ -197,3 +197,133 @@ class AblationPanel:
     def _ipython_display_(self):
         from IPython.display import display
         display(self.widget)
+
+
+# --- architecture ablations (notebook 11) ----------------------------------------------------
+
+class AblationPanel:
+    """Vary the hourglass (depth, skips, upsampling, width, code z) and the fit (lr, σ_p, steps).
+
+    Pressing "fit" (or calling :meth:`fit`) runs ``dip.fit`` with the live view on the chosen
+    task (denoising or inpainting); every finished configuration is added to ``panel.table``
+    (a :class:`dip_lib.sweep.Table`) and to the PSNR-vs-iteration plot. Runs are cached per
+    configuration (shared with ``dip.sweep``), so revisiting one is instant.
+    """
+
+    def __init__(self, p=None, task: str = "denoising", image: str = "F16", sigma: float = 25, keep: float = 0.5,
+                 cache=None, live: bool = True, **start):
+        import math
+        import ipywidgets as W
+        from .presets import preset
+        from .sweep import Ablation, CACHE, SKIP_MODES, TASKS, Table
+        self.p = p if p is not None else preset("ablation")
+        self.image, self.sigma, self.keep, self.live = image, sigma, keep, live
+        self.cache = CACHE if cache is None else cache
+        self._tasks = {}
+        base = Ablation.from_preset(self.p, **start)
+        size = self.p["size"] or 512
+        max_depth = max(1, min(6, int(math.log2(size)) - 1))   # the bottleneck keeps >= 2x2 pixels
+        style = {"description_width": "90px"}
+        self.task = W.ToggleButtons(options=list(TASKS), value=task, description="task", style=style)
+        self.depth = W.IntSlider(value=min(base.depth, max_depth), min=1, max=max_depth, description="depth",
+                                 style=style)
+        self.skip = W.ToggleButtons(options=list(SKIP_MODES), value=base.skip, description="skip", style=style,
+                                    tooltips=["no skip connections", "1x1 convolution of width k at every scale",
+                                              "U-Net-like: 3x3, as wide as the encoder"])
+        self.skip_width = W.IntSlider(value=base.skip_width, min=1, max=32, description="skip width k", style=style)
+        self.upsample = W.ToggleButtons(options=["nearest", "bilinear"], value=base.upsample,
+                                        description="upsample", style=style)
+        self.width = W.Dropdown(options=sorted({8, 16, 32, 64, 128, base.width}), value=base.width,
+                                description="width", style=style)
+        self.input = W.ToggleButtons(options=["noise", "meshgrid"], value=base.input, description="input z",
+                                     style=style)
+        self.lr = W.FloatLogSlider(value=base.lr, base=10, min=-4, max=-1, step=0.1, description="lr",
+                                   readout_format=".4f", style=style)
+        self.sigma_p = W.FloatSlider(value=round(base.sigma_p, 4), min=0, max=0.1, step=0.001,
+                                     description="σ_p", readout_format=".3f", style=style)
+        every = self.p.get("every", 25)
+        self.steps = W.IntSlider(value=base.steps, min=every, max=max(10 * base.steps, 2000), step=every,
+                                 description="iterations", style=style)
+        self.fit_button = W.Button(description="fit", button_style="primary", icon="play")
+        self.clear_button = W.Button(description="clear table")
+        self.status = W.HTML()
+        self.live_out, self.table_out, self.plot_out = W.Output(), W.HTML(), W.Output()
+        self.table = Table()
+        self.last_run, self.figure = None, None
+        self.fit_button.on_click(lambda _: self.fit())
+        self.clear_button.on_click(lambda _: self.clear())
+        controls = W.VBox([self.task, W.HBox([self.depth, self.width]), self.skip, self.skip_width, self.upsample,
+                           self.input, W.HBox([self.lr, self.sigma_p]), self.steps,
+                           W.HBox([self.fit_button, self.clear_button, self.status])])
+        self.widget = W.VBox([controls, self.live_out, self.table_out, self.plot_out])
+
+    def config(self):
+        """The :class:`dip_lib.sweep.Ablation` the controls describe now."""
+        from .sweep import Ablation
+        return Ablation(depth=self.depth.value, skip=self.skip.value, skip_width=self.skip_width.value,
+                        upsample=self.upsample.value, width=self.width.value, input=self.input.value,
+                        lr=float(self.lr.value), sigma_p=float(self.sigma_p.value), steps=self.steps.value,
+                        seed=0)
+
+    def problem(self):
+        """The :class:`dip_lib.sweep.AblationTask` of the selected task (built once per task)."""
+        from .sweep import ablation_task
+        name = self.task.value
+        if name not in self._tasks:
+            self._tasks[name] = ablation_task(name, self.image, size=self.p["size"], sigma=self.sigma,
+                                              keep=self.keep, input_depth=self.p.get("input_depth", 32))
+        return self._tasks[name]
+
+    def fit(self):
+        """Run (or fetch from the cache) the current configuration; returns its ``Run``."""
+        from .sweep import run_ablation
+        from .viz import LiveView
+        cfg, task = self.config(), self.problem()
+        cached = self.cache.get(task, cfg) is not None
+        self.status.value = "cached: shown instantly" if cached else f"fitting {cfg.label} ..."
+        callbacks = [] if cached or not self.live else [LiveView(reference=task.observed, title=cfg.label)]
+        try:
+            with self.live_out:
+                if not cached and LiveView._in_notebook():
+                    self.live_out.clear_output(wait=True)
+                run = run_ablation(cfg, task, callbacks=callbacks, cache=self.cache, every=self.p.get("every", 25))
+        except ValueError as e:   # e.g. a depth the image is too small for
+            self.status.value = f"<b>cannot fit:</b> {e}"
+            return None
+        if all(r.config != cfg or r.row["task"] != task.name for r in self.table.runs):
+            self.table.add(run)
+        self.last_run = run
+        r = run.row
+        self.status.value = (f"{'cached' if cached else 'done'}: PSNR {r['psnr']:.2f} dB "
+                             f"(input {task.input_psnr:.2f} dB), {r['seconds']:.1f} s")
+        self.refresh()
+        return run
+
+    def clear(self):
+        """Empty the table and the plot (the cache keeps the runs)."""
+        from .sweep import Table
+        self.table = Table()
+        self.refresh()
+
+    def refresh(self):
+        """Redraw the results table and the PSNR-vs-iteration plot."""
+        import matplotlib.pyplot as plt
+        from IPython.display import display
+        from .viz import LiveView
+        self.table_out.value = self.table.to_html() if len(self.table) else ""
+        self.figure = None
+        if len(self.table):
+            fig, ax = plt.subplots(figsize=(7, 3.5))
+            self.table.plot("psnr", ax=ax, reference=self.problem().input_psnr)
+            ax.set_title(f"{self.task.value}: PSNR of the output vs iteration")
+            self.figure = fig
+            plt.close(fig)
+        if LiveView._in_notebook():   # outside a kernel (tests, scripts) nothing is drawn
+            with self.plot_out:
+                self.plot_out.clear_output(wait=True)
+                if self.figure is not None:
+                    display(self.figure)
+
+    def _ipython_display_(self):
+        from IPython.display import display
+        display(self.widget)
