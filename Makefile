@@ -37,7 +37,7 @@ test: setup
 	  if [ -d "$(DATA_MIRROR)" ]; then export DIP_DATA_DIR="$(DATA_MIRROR)"; fi; \
 	  $(BIN)/python -m dip_lib.course check-exercises && \
 	  $(BIN)/python -m pytest -n $(JOBS) --dist loadfile --nbval-lax -p no:cacheprovider \
-	    --durations=15 tests notebooks exercises/solutions
+	    --durations=25 tests notebooks exercises
 
 unit: setup
 	DIP_PRESET=test $(BIN)/python -m pytest -n $(JOBS) tests
