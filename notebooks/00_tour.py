@@ -28,7 +28,7 @@
 # | preset | where | run time |
 # |---|---|---|
 # | `test` | CI | ~20 s |
-# | `cpu` | Binder / laptop | ~4 min |
+# | `cpu` | Binder / laptop | ~3 min |
 # | `paper` | GPU (Colab) | ~4 min |
 #
 # [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/dip-kit/deep-image-prior-kit/blob/main/notebooks/00_tour.ipynb)
@@ -89,12 +89,13 @@ net = dip.build("denoising", width=p.width, seed=0)
 z = dip.noise(p.input_depth, *noisy.shape[-2:], seed=0, device=device)
 print(f"f_θ: {dip.count_parameters(net):,} parameters θ; z: {tuple(z.shape)}")
 
+x0 = noisy.to(device)
+
 
 def energy(x):
-    return dip.mse(x, noisy_dev)    # E(x; x0) = ||x − x0||²
+    return dip.mse(x, x0)           # E(x; x0) = ||x − x0||²
 
 
-noisy_dev = noisy.to(device)
 result = dip.fit(net, z, energy, steps=p.steps, lr=p.lr, reg_noise=p.reg_noise, ema=p.ema, every=p.every,
                  target=clean, callbacks=[dip.LiveView(reference=noisy)], progress="fit")
 print(f"{result.steps} steps in {result.seconds:.0f} s ({1000 * result.seconds_per_step:.0f} ms/step)")
