@@ -272,7 +272,7 @@ def _fmt(v, floatfmt):
     if isinstance(v, bool):
         return "yes" if v else ""
     if isinstance(v, float):
-        if v != 0 and abs(v) < 0.01:
+        if floatfmt == ".2f" and v != 0 and abs(v) < 0.01:
             return f"{v:.2g}"
         return format(v, floatfmt)
     return str(v)
