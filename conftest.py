@@ -9,14 +9,7 @@ _mirror = Path(__file__).resolve().parent.parent / "shared" / "data"
 if "DIP_DATA_DIR" not in os.environ and _mirror.exists():
     os.environ["DIP_DATA_DIR"] = str(_mirror)
 
-import pytest  # noqa: E402
 import torch  # noqa: E402
 
 torch.set_num_threads(int(os.environ.get("OMP_NUM_THREADS") or min(2, os.cpu_count() or 1)))
 
-
-def has_mirror() -> bool:
-    return bool(os.environ.get("DIP_DATA_DIR")) and Path(os.environ["DIP_DATA_DIR"]).exists()
-
-
-needs_data = pytest.mark.skipif(not has_mirror(), reason="no local data mirror (set DIP_DATA_DIR)")

@@ -13,7 +13,7 @@ import torch
 
 import dip_lib as dip
 from dip_lib import data
-from conftest import needs_data
+from markers import needs_data
 
 SMALL = "paper/denoising/snail.jpg"   # 7.7 kB: cheap to copy into a temporary mirror
 

@@ -13,7 +13,7 @@ import pytest
 from dip_lib import reproduce as rp
 from dip_lib.paper_numbers import PAPER, PAPER_NAMES, paper_psnr, paper_name
 from dip_lib import image_set
-from conftest import needs_data
+from markers import needs_data
 
 
 # --- the paper's numbers ---------------------------------------------------------------------
