@@ -32,4 +32,3 @@ def seed_everything(seed: int = 0) -> None:
     np.random.seed(seed)
     torch.manual_seed(seed)
 from .sweep import sweep, Ablation, AblationTask, ablation_task, run_ablation, Table  # noqa: E402  (notebook 11)
-from .sweep import sweep, Ablation, AblationTask, ablation_task, run_ablation, Table  # noqa: E402  (notebook 11)

@@ -112,6 +112,44 @@ def guided_filter(guide: torch.Tensor, src: torch.Tensor, radius: int = 8, eps: 
     return (box_filter(a, radius) * i + box_filter(b, radius)).to(src.dtype)
 
 
+# --- super-resolution without a deep prior (notebook 05) ----------------------------------------
+
+__all__ += ["pixels_sr"]
+
+
+def pixels_sr(low: torch.Tensor, factor: int, steps: int = 1000, tv_weight: float = 0.0, lr: float = 0.01,
+              init: str = "bicubic", target: torch.Tensor | None = None, device=None, **fit_kw):
+    """SR by fitting the pixels themselves: θ = x, E = ||d(x) − y||² + λ·TV(x), with ``dip.fit``.
+
+    ``tv_weight=0`` is the paper's "no prior" result (only the data term: nothing controls the
+    frequencies the Lanczos downsampler d removes), ``tv_weight>0`` its "TV prior". ``init`` is
+    'bicubic' (start from the bicubic upsampling) or 'gray' (a constant 0.5 image).
+    Returns the :class:`~dip_lib.fit.FitResult` (its ``image`` is the estimate).
+    """
+    from functools import partial
+
+    from .data import default_device
+    from .fit import fit
+    from .losses import data_term
+    from .metrics import psnr_sr
+    from .nets import PixelImage
+    from .operators import Downsampler
+
+    if init not in ("bicubic", "gray"):
+        raise ValueError(f"init must be 'bicubic' or 'gray', not {init!r}")
+    device = torch.device(device) if device is not None else default_device()
+    y = low.detach().to(device)
+    shape = (1, y.shape[1], y.shape[-2] * factor, y.shape[-1] * factor)
+    start = bicubic(low.detach().cpu(), factor) if init == "bicubic" else None
+    net = PixelImage(shape, init=start)
+    op = Downsampler(factor, y.shape[1]).to(device)
+    kw = dict(reg_noise=0.0, ema=None, every=max(1, steps // 20), seed=0,
+              metric=partial(psnr_sr, factor=factor))
+    kw.update(fit_kw)
+    z = torch.zeros(shape, device=device)  # ignored by PixelImage; gives fit the output size
+    return fit(net, z, data_term(y, op, tv_weight=tv_weight), steps=steps, lr=lr, target=target, **kw)
+
+
 # --- network inversion baselines: TV-regularised pixels (Mahendran & Vedaldi; notebooks 09, 10) ---
 
 __all__ += ["tv_pixels", "tv_preimage", "tv_activation"]
@@ -178,41 +216,3 @@ def tv_activation(phi, unit: int, shape, layer: str = "fc8", tv_weight: float = 
     scale = activation_scale(phi, tuple(shape)[-2:], layer)
     return tv_pixels(activation_energy(phi, unit, layer, scale), shape, tv_weight, beta, steps, lr, device=device,
                      **kw)
-
-
-# --- super-resolution without a deep prior (notebook 05) ----------------------------------------
-
-__all__ += ["pixels_sr"]
-
-
-def pixels_sr(low: torch.Tensor, factor: int, steps: int = 1000, tv_weight: float = 0.0, lr: float = 0.01,
-              init: str = "bicubic", target: torch.Tensor | None = None, device=None, **fit_kw):
-    """SR by fitting the pixels themselves: θ = x, E = ||d(x) − y||² + λ·TV(x), with ``dip.fit``.
-
-    ``tv_weight=0`` is the paper's "no prior" result (only the data term: nothing controls the
-    frequencies the Lanczos downsampler d removes), ``tv_weight>0`` its "TV prior". ``init`` is
-    'bicubic' (start from the bicubic upsampling) or 'gray' (a constant 0.5 image).
-    Returns the :class:`~dip_lib.fit.FitResult` (its ``image`` is the estimate).
-    """
-    from functools import partial
-
-    from .data import default_device
-    from .fit import fit
-    from .losses import data_term
-    from .metrics import psnr_sr
-    from .nets import PixelImage
-    from .operators import Downsampler
-
-    if init not in ("bicubic", "gray"):
-        raise ValueError(f"init must be 'bicubic' or 'gray', not {init!r}")
-    device = torch.device(device) if device is not None else default_device()
-    y = low.detach().to(device)
-    shape = (1, y.shape[1], y.shape[-2] * factor, y.shape[-1] * factor)
-    start = bicubic(low.detach().cpu(), factor) if init == "bicubic" else None
-    net = PixelImage(shape, init=start)
-    op = Downsampler(factor, y.shape[1]).to(device)
-    kw = dict(reg_noise=0.0, ema=None, every=max(1, steps // 20), seed=0,
-              metric=partial(psnr_sr, factor=factor))
-    kw.update(fit_kw)
-    z = torch.zeros(shape, device=device)  # ignored by PixelImage; gives fit the output size
-    return fit(net, z, data_term(y, op, tv_weight=tv_weight), steps=steps, lr=lr, target=target, **kw)
