@@ -29,3 +29,12 @@ def test_unknown_command_and_help():
 def test_module_entry_point_runs():
     r = subprocess.run([sys.executable, "-m", "dip_lib", "info"], capture_output=True, text=True, timeout=120)
     assert r.returncode == 0 and "preset:" in r.stdout
+
+
+def test_gallery_index_lists_every_figure(tmp_path, capsys):
+    from PIL import Image
+    for name in ("03_denoising", "05_super_resolution"):
+        Image.new("RGB", (4, 4)).save(tmp_path / f"{name}.png")
+    assert main(["gallery", "--index-only", "--out", str(tmp_path)]) == 0
+    index = (tmp_path / "README.md").read_text()
+    assert "![03_denoising](03_denoising.png)" in index and "![05_super_resolution](05_super_resolution.png)" in index
