@@ -63,7 +63,7 @@ APPLICATIONS: dict[str, dict[str, dict]] = {
     "inpainting": {"test": dict(steps=300, reg_noise=0.03, size_barbara=64, size_library=202, steps_library=60,
                                 minutes=1.5),
                    "cpu": dict(size=128, steps=1200, reg_noise=0.03, size_barbara=128, size_library=202,
-                               steps_library=400, minutes=8),
+                               steps_library=400, minutes=5),
                    "paper": dict(steps=6000, steps_barbara=11000, lr_barbara=0.001, steps_hole=5000,
                                  steps_library=3000, size_barbara=None, size_library=None, reg_noise=0.03,
                                  minutes=30)},
