@@ -17,7 +17,9 @@ from .nets import (SkipConfig, skip, build, ARCHITECTURES, ResNet, UNet, PixelIm
 from .operators import (Downsampler, Mask, Identity, gaussian_noise, jpeg, bernoulli_mask, text_mask,
                         box_mask, lanczos_kernel_1d)
 from .presets import preset, active_preset, PRESETS, APPLICATIONS
-from .tasks import run, denoise, super_resolve, inpaint
+from .tasks import (run, denoise, super_resolve, inpaint, Snapshots, WindowedVariance, jpeg_restore, load_mask,
+                    hole_psnr, flash_no_flash)
+from .sweep import sweep, Ablation, AblationTask, ablation_task, run_ablation, Table
 from .viz import show, image_grid, plot_history, LiveView, save_figure, gallery
 
 __version__ = "0.1.0"
@@ -31,4 +33,3 @@ def seed_everything(seed: int = 0) -> None:
     random.seed(seed)
     np.random.seed(seed)
     torch.manual_seed(seed)
-from .sweep import sweep, Ablation, AblationTask, ablation_task, run_ablation, Table  # noqa: E402  (notebook 11)
