@@ -11,14 +11,14 @@ from .data import (load_image, fetch, names, image_set, SETS, crop_to_multiple, 
 from .fit import fit, FitResult, FitState, Callback, Progress, EarlyStopping, Checkpoint
 from .inputs import noise, meshgrid, from_image, make_input
 from .losses import mse, masked_mse, tv, feature_loss, data_term
-from .metrics import psnr, psnr_sr, ssim, rgb_to_y
+from .metrics import psnr, psnr_sr, hole_psnr, ssim, rgb_to_y
 from .nets import (SkipConfig, skip, build, ARCHITECTURES, ResNet, UNet, PixelImage, count_parameters,
                    stride_of, check_input_size)
 from .operators import (Downsampler, Mask, Identity, gaussian_noise, jpeg, bernoulli_mask, text_mask,
                         box_mask, lanczos_kernel_1d)
 from .presets import preset, active_preset, PRESETS, APPLICATIONS
 from .tasks import (run, denoise, super_resolve, inpaint, Snapshots, WindowedVariance, jpeg_restore, load_mask,
-                    hole_psnr, flash_no_flash)
+                    flash_no_flash)
 from .sweep import sweep, Ablation, AblationTask, ablation_task, run_ablation, Table
 from .viz import show, image_grid, plot_history, LiveView, save_figure, gallery
 

@@ -4,7 +4,9 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-__all__ = ["psnr", "psnr_sr", "ssim", "rgb_to_y", "to_numpy"]
+from .operators import check_mask
+
+__all__ = ["psnr", "psnr_sr", "hole_psnr", "ssim", "rgb_to_y", "to_numpy"]
 
 
 def to_numpy(x) -> np.ndarray:
@@ -63,3 +65,13 @@ def ssim(x, ref) -> float:
     a, b = to_numpy(x), to_numpy(ref)
     _check(a, b)
     return float(structural_similarity(a, b, data_range=1.0, channel_axis=-1))
+
+
+def hole_psnr(x: torch.Tensor, ref: torch.Tensor, mask: torch.Tensor) -> float:
+    """PSNR (dB) on the pixels to fill only (mask == 0): the score of an inpainting."""
+    check_mask(mask, ref)
+    missing = (mask.detach().cpu() < 0.5).expand_as(ref.detach().cpu())
+    if not missing.any():
+        raise ValueError("the mask has no holes (no zero pixels): nothing to score")
+    err = (x.detach().cpu().float() - ref.detach().cpu().float())[missing].pow(2).mean()
+    return float("inf") if err == 0 else float(-10 * torch.log10(err))

@@ -186,16 +186,6 @@ def load_mask(src, size=None, multiple: int | None = None, threshold: float = 0.
     return (m >= threshold).float()
 
 
-def hole_psnr(x: torch.Tensor, ref: torch.Tensor, mask: torch.Tensor) -> float:
-    """PSNR (dB) on the pixels to fill only (mask == 0): the score of an inpainting."""
-    check_mask(mask, ref)
-    missing = (mask.detach().cpu() < 0.5).expand_as(ref.detach().cpu())
-    if not missing.any():
-        raise ValueError("the mask has no holes (no zero pixels): nothing to score")
-    err = (x.detach().cpu().float() - ref.detach().cpu().float())[missing].pow(2).mean()
-    return float("inf") if err == 0 else float(-10 * torch.log10(err))
-
-
 def flash_no_flash(flash: torch.Tensor, noflash: torch.Tensor, p: Preset, arch: str = "default", **kw):
     """Flash/no-flash: z = the flash image (sharp, harsh light), E = ||f_θ(z) − y||² with y the noisy
     no-flash image; stopped early, x keeps the no-flash lighting with the flash image's details."""
@@ -207,4 +197,4 @@ def flash_no_flash(flash: torch.Tensor, noflash: torch.Tensor, p: Preset, arch: 
     return run(p, data_term(y), y.shape[-2:], out_channels=y.shape[1], arch=arch, **kw)
 
 
-__all__ += ["load_mask", "hole_psnr", "flash_no_flash"]
+__all__ += ["load_mask", "flash_no_flash"]

@@ -55,7 +55,7 @@ def score(name, x0, m, out):
     masked, bh = x0 * m, baselines.biharmonic_inpaint(x0 * m, m)
     results[name] = dict(masked=masked, biharmonic=bh, dip=out, original=x0, mask=m)
     for label, x in [("masked input", masked), ("biharmonic", bh), ("deep image prior", out)]:
-        print(f"{label:18s} PSNR on the holes {tasks.hole_psnr(x, x0, m):6.2f} dB | "
+        print(f"{label:18s} PSNR on the holes {dip.hole_psnr(x, x0, m):6.2f} dB | "
               f"whole image {dip.psnr(x, x0):6.2f} dB")
 
 # %% [markdown]
@@ -119,7 +119,7 @@ panels = {}
 for name, r in results.items():
     for key, label in [("masked", "masked input"), ("biharmonic", "biharmonic"), ("dip", "deep image prior"),
                        ("original", "original")]:
-        extra = "" if key == "original" else f" ({tasks.hole_psnr(r[key], r['original'], r['mask']):.1f} dB)"
+        extra = "" if key == "original" else f" ({dip.hole_psnr(r[key], r['original'], r['mask']):.1f} dB)"
         panels[f"{name}: {label}{extra}"] = r[key]
 fig = dip.image_grid(panels, ncols=4, size=3, suptitle="Inpainting (PSNR on the holes)")
 dip.gallery(fig, "06_inpainting")
@@ -140,10 +140,10 @@ library_results = {}
 for label, arch in ARCHS.items():
     r = dip.inpaint(library, library_mask, p, target=library, arch=arch, steps=p.steps_library, progress=label)
     library_results[label] = r.image
-    print(f"{label:26s} PSNR on the holes {tasks.hole_psnr(r.image, library, library_mask):6.2f} dB "
+    print(f"{label:26s} PSNR on the holes {dip.hole_psnr(r.image, library, library_mask):6.2f} dB "
           f"({r.seconds:.0f} s)")
 panels = {"masked input": library * library_mask}
-panels.update({f"{k} ({tasks.hole_psnr(v, library, library_mask):.1f} dB)": v for k, v in library_results.items()})
+panels.update({f"{k} ({dip.hole_psnr(v, library, library_mask):.1f} dB)": v for k, v in library_results.items()})
 fig = dip.image_grid(panels, ncols=3, size=3.5, suptitle="Library: the architecture as the prior")
 dip.gallery(fig, "06_inpainting_architectures")
 
@@ -161,8 +161,8 @@ INPUT = "meshgrid"                     # "meshgrid" or "noise"
 
 try_result = dip.inpaint(vase, vase_mask, p, target=vase, arch=ARCH, input_kind=INPUT, steps=STEPS,
                          reg_noise=SIGMA_P)
-print(f"PSNR on the hole: {tasks.hole_psnr(try_result.image, vase, vase_mask):.2f} dB "
-      f"(the run above: {tasks.hole_psnr(r_vase.image, vase, vase_mask):.2f} dB)")
+print(f"PSNR on the hole: {dip.hole_psnr(try_result.image, vase, vase_mask):.2f} dB "
+      f"(the run above: {dip.hole_psnr(r_vase.image, vase, vase_mask):.2f} dB)")
 dip.show({"masked": vase * vase_mask, f"{ARCH}, {INPUT}": try_result.image});
 
 # %% [markdown]
@@ -175,14 +175,14 @@ dip.show({"masked": vase * vase_mask, f"{ARCH}, {INPUT}": try_result.image});
 
 # %%
 for name, r in results.items():
-    dip_hole = tasks.hole_psnr(r["dip"], r["original"], r["mask"])
-    in_hole = tasks.hole_psnr(r["masked"], r["original"], r["mask"])
+    dip_hole = dip.hole_psnr(r["dip"], r["original"], r["mask"])
+    in_hole = dip.hole_psnr(r["masked"], r["original"], r["mask"])
     assert dip_hole >= in_hole + 8, (name, dip_hole, in_hole)
     assert dip.psnr(r["dip"], r["original"]) >= dip.psnr(r["masked"], r["original"]) + 2, name
 r = results["50% pixels"]
-assert (tasks.hole_psnr(r["dip"], r["original"], r["mask"])
-        >= tasks.hole_psnr(r["biharmonic"], r["original"], r["mask"]) + 0.5)
-in_lib = tasks.hole_psnr(library * library_mask, library, library_mask)
+assert (dip.hole_psnr(r["dip"], r["original"], r["mask"])
+        >= dip.hole_psnr(r["biharmonic"], r["original"], r["mask"]) + 0.5)
+in_lib = dip.hole_psnr(library * library_mask, library, library_mask)
 for label, x in library_results.items():
-    assert tasks.hole_psnr(x, library, library_mask) >= in_lib + 5, label
+    assert dip.hole_psnr(x, library, library_mask) >= in_lib + 5, label
 print("checks passed")

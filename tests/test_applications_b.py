@@ -76,8 +76,8 @@ def test_biharmonic_inpaint_fills_a_smooth_image_and_keeps_known_pixels():
     assert out.shape == x0.shape
     known = m.expand_as(x0) > 0.5
     assert torch.allclose(out[known], x0[known], atol=1e-5)
-    assert tasks.hole_psnr(out, x0, m) > 35
-    assert tasks.hole_psnr(out, x0, m) > tasks.hole_psnr(x0 * m, x0, m) + 20
+    assert dip.hole_psnr(out, x0, m) > 35
+    assert dip.hole_psnr(out, x0, m) > dip.hole_psnr(x0 * m, x0, m) + 20
 
 
 def test_hole_psnr_scores_only_the_holes():
@@ -86,12 +86,12 @@ def test_hole_psnr_scores_only_the_holes():
     m[..., :4, :] = 0
     x = x0.clone()
     x[..., 4:, :] = 1.0                         # wrong only on known pixels: holes are perfect
-    assert math.isinf(tasks.hole_psnr(x, x0, m))
+    assert math.isinf(dip.hole_psnr(x, x0, m))
     x = x0.clone()
     x[..., :4, :] += 0.1                        # error 0.1 on every hole pixel -> 20 dB
-    assert tasks.hole_psnr(x, x0, m) == pytest.approx(20.0, abs=1e-4)
+    assert dip.hole_psnr(x, x0, m) == pytest.approx(20.0, abs=1e-4)
     with pytest.raises(ValueError, match="no holes"):
-        tasks.hole_psnr(x, x0, torch.ones(1, 1, 8, 8))
+        dip.hole_psnr(x, x0, torch.ones(1, 1, 8, 8))
 
 
 def test_load_mask_is_binary_and_follows_the_threshold(tmp_path):
@@ -112,7 +112,7 @@ def test_inpaint_short_run_beats_the_masked_input_on_the_holes():
     m = dip.box_mask(x0, (24, 24, 16, 16))
     p = dip.preset("inpainting", "test", width=8, steps=60, every=20)
     r = dip.inpaint(x0, m, p, target=x0, arch="inpainting-hole", input_kind="meshgrid", device="cpu")
-    assert tasks.hole_psnr(r.image, x0, m) > tasks.hole_psnr(x0 * m, x0, m) + 5
+    assert dip.hole_psnr(r.image, x0, m) > dip.hole_psnr(x0 * m, x0, m) + 5
 
 
 # --- detail enhancement -------------------------------------------------------------------------
