@@ -166,10 +166,7 @@ def _baseline(kind: str, degraded: torch.Tensor, spec: TableSpec, mask=None):
         if kind == "bicubic":
             return baselines.bicubic(degraded, spec.factor), None
         if kind == "biharmonic":
-            fn = getattr(baselines, "biharmonic_inpaint", None)
-            if fn is None:
-                return None, "dip_lib.baselines has no biharmonic_inpaint"
-            return fn(degraded, mask), None
+            return baselines.biharmonic_inpaint(degraded, mask), None
     except baselines.MissingOptionalDependency as e:
         return None, str(e).split(":")[0]
     raise ValueError(f"unknown baseline {kind!r}")
