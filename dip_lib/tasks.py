@@ -5,12 +5,14 @@ These are what the notebooks, the command line and ``reproduce`` share; each ret
 """
 from __future__ import annotations
 
+import math
+from collections import deque
 from functools import partial
 
 import torch
 
 from .data import default_device
-from .fit import fit
+from .fit import Callback, fit
 from .inputs import make_input
 from .losses import data_term
 from .metrics import psnr, psnr_sr
@@ -65,13 +67,7 @@ def inpaint(image: torch.Tensor, mask: torch.Tensor, p: Preset, target: torch.Te
 
 # --- snapshots, ground-truth-free stopping, JPEG artefact removal (notebooks 03-04) -------------
 
-import math as _math
-from collections import deque as _deque
-
-from .fit import Callback as _Callback
-
-
-class Snapshots(_Callback):
+class Snapshots(Callback):
     """Keep f_θ(z) (and its running average) at the iterations ``steps``, e.g. (100, 600, 2400).
 
     ``dip.fit`` calls callbacks every ``every`` steps, so each snapshot step must be a multiple
@@ -105,11 +101,11 @@ def snapshot_every(steps, every: int = 100) -> int:
     """The largest check interval <= ``every`` that hits all the iterations ``steps``."""
     g = 0
     for s in steps:
-        g = _math.gcd(g, int(s))
-    return _math.gcd(g, int(every)) if g else int(every)
+        g = math.gcd(g, int(s))
+    return math.gcd(g, int(every)) if g else int(every)
 
 
-class WindowedVariance(_Callback):
+class WindowedVariance(Callback):
     """Choose when to stop WITHOUT the clean image: the variance of the last ``window`` outputs.
 
     While the net fits the image its outputs f_θ(z + σ_p n) change a lot; once they settle and
@@ -124,8 +120,8 @@ class WindowedVariance(_Callback):
         if window < 2:
             raise ValueError(f"window must be >= 2 checks, got {window}")
         self.window, self.patience, self.use_ema = window, patience, use_ema
-        self.buf = _deque(maxlen=window)
-        self.best, self.image, self.step, self.bad = _math.inf, None, None, 0
+        self.buf = deque(maxlen=window)
+        self.best, self.image, self.step, self.bad = math.inf, None, None, 0
 
     def start(self, state):
         state.history.setdefault("variance", [])
