@@ -35,7 +35,7 @@ test: setup
 	cd $(CURDIR) && \
 	  export DIP_PRESET=test DIP_DEVICE=cpu MPLBACKEND=Agg OMP_NUM_THREADS=1 PYDEVD_DISABLE_FILE_VALIDATION=1; \
 	  if [ -d "$(DATA_MIRROR)" ]; then export DIP_DATA_DIR="$(DATA_MIRROR)"; fi; \
-	  $(BIN)/python -m dip_lib.course check-exercises && \
+	  $(BIN)/python tools/course.py check-exercises && \
 	  $(BIN)/python -m pytest -n $(JOBS) --dist loadfile --nbval-lax -p no:cacheprovider \
 	    --durations=25 tests notebooks exercises
 
@@ -49,7 +49,7 @@ bench: setup
 	$(BIN)/python benchmarks/bench_fit.py --size 256 --steps 20
 
 gallery: setup
-	$(BIN)/python -m dip_lib gallery --preset cpu
+	$(BIN)/python tools/gallery.py --preset cpu
 
 clean:
 	rm -rf $(VENV) .pytest_cache

@@ -1,7 +1,9 @@
 # ---
 # jupyter:
 #   jupytext:
+#     cell_metadata_filter: tags,-all
 #     formats: ipynb,py:percent
+#     notebook_metadata_filter: kernelspec,jupytext
 #     text_representation:
 #       extension: .py
 #       format_name: percent
@@ -24,8 +26,11 @@
 # **Your task:**
 # 1. Build `shuffled`, the image `clean` with its pixel positions permuted at random (the same
 #    permutation for the three colour channels).
-# 2. Fit a fresh network (the `make_net()` below) to `clean` and to `shuffled` with `dip.fit`
-#    (no σ_p, no EMA), for `p.steps` steps; keep both `FitResult`s as `fit_clean`, `fit_shuffled`.
+# 2. Fit the same network, from the same start, to `clean` and to `shuffled`: for each target make
+#    the problem `dip.denoising(noisy=target)` (E = ||f_θ(z) − target||²) and call
+#    `dip.solve(problem, p, seed=0, device=device)`. The seed fixes θ at the start and z, so both
+#    fits start from the same f_θ(z); the `impedance` settings already switch σ_p and the EMA off.
+#    Keep both `FitResult`s as `fit_clean`, `fit_shuffled`.
 # 3. Plot both loss curves and explain the difference.
 
 # %%
@@ -41,14 +46,8 @@ import torch
 p = dip.preset("impedance")
 device = dip.default_device()
 print(p.describe(), "| device:", device)
-clean = dip.load_image("F16", size=p.size, multiple=16)
-cfg = dip.Ablation(depth=3, width=p.width, skip="1x1", lr=p.lr, sigma_p=0.0, steps=p.steps)
-
-
-def make_net():
-    """A fresh f_θ (same seed every time) and its code z for the image size."""
-    return cfg.build(in_channels=p.input_depth).to(device), cfg.code(clean.shape[-2:], p.input_depth).to(device)
-
+clean = dip.load_image("F16", size=p.size, multiple=32)
+print(f"σ_p = {p.sigma_p}, EMA = {p.ema}, {p.steps} steps of Adam (lr {p.lr})")
 
 # %% tags=["solution"]
 g = torch.Generator().manual_seed(0)
@@ -58,10 +57,9 @@ shuffled = clean.flatten(2)[..., perm].view_as(clean)
 
 fits = {}
 for name, target in {"image": clean, "shuffled pixels": shuffled}.items():
-    net, z = make_net()
-    y = target.to(device)
-    fits[name] = dip.fit(net, z, dip.data_term(y), steps=p.steps, lr=p.lr, reg_noise=0.0, ema=None,
-                         every=p.every)
+    problem = dip.denoising(noisy=target)           # A = I, y = target: E = ||f_θ(z) − target||²
+    fits[name] = dip.solve(problem, p, seed=0, device=device, progress=name)
+# the same in one call: dip_lib.experiments.impedance.run_impedance(clean, p, targets=...)
 fit_clean, fit_shuffled = fits["image"], fits["shuffled pixels"]
 dip.show({"image": clean, "shuffled pixels": shuffled});
 ax = dip.plot_history({k: r.history for k, r in fits.items()}, key="loss")

@@ -1,7 +1,9 @@
 # ---
 # jupyter:
 #   jupytext:
+#     cell_metadata_filter: tags,-all
 #     formats: ipynb,py:percent
+#     notebook_metadata_filter: kernelspec,jupytext
 #     text_representation:
 #       extension: .py
 #       format_name: percent
@@ -21,9 +23,10 @@
 # **Time:** 15 min in class. Runs in seconds in every preset (no fitting).
 #
 # **Your task:**
-# 1. With `dip.Ablation(depth=5, width=..., skip=...)` build three networks that differ only in
-#    their skip connections: `"none"`, `"1x1"` and `"full"` (U-Net-like), and draw one sample
-#    `x = f_θ(z)` from each (use `torch.no_grad()`, the same seed for all three).
+# 1. With `dip.Ablation(depth=5, width=..., skip=...)` describe three networks that differ only in
+#    their skip connections: `"none"`, `"1x1"` and `"full"` (U-Net-like); build each with
+#    `dip.build(cfg.skip_config(p.input_depth), seed=0)`, draw the code `z = dip.noise(...)` and one
+#    sample `x = f_θ(z)` from each (use `torch.no_grad()`, the same seed for all three).
 # 2. Measure how rough each sample is with `roughness(x)` below and store the three numbers in
 #    a dict `rough = {"none": ..., "1x1": ..., "full": ...}`. Show the samples.
 # 3. Remove the skip connections and explain the change in the prior samples.
@@ -51,9 +54,9 @@ def roughness(x: torch.Tensor) -> float:
 # %% tags=["solution"]
 samples, rough = {}, {}
 for mode in ("none", "1x1", "full"):
-    cfg = dip.Ablation(depth=5, width=p.width or 128, skip=mode, seed=0)
-    net = cfg.build(in_channels=p.input_depth)
-    z = cfg.code((size, size), p.input_depth)
+    cfg = dip.Ablation(depth=5, width=p.width or 128, skip=mode)
+    net = dip.build(cfg.skip_config(p.input_depth), seed=0)      # θ: the same seed for all three
+    z = dip.noise(p.input_depth, size, size, seed=0)              # z ~ U(0, 1/10), the same for all three
     with torch.no_grad():
         samples[mode] = net(z)
     rough[mode] = roughness(samples[mode])

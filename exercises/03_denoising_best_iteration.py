@@ -1,7 +1,9 @@
 # ---
 # jupyter:
 #   jupytext:
+#     cell_metadata_filter: tags,-all
 #     formats: ipynb,py:percent
+#     notebook_metadata_filter: kernelspec,jupytext
 #     text_representation:
 #       extension: .py
 #       format_name: percent
@@ -22,8 +24,9 @@
 # **Time:** 20 min in class. Runs in seconds (`test`), ~4 min (`cpu`).
 #
 # **Your task:**
-# 1. For σ = 25 and σ = 50 make a noisy image (`dip.ablation_task("denoising", sigma=...)`), fit
-#    the network `cfg` below to it and record the PSNR every `every` steps (pass `target=`).
+# 1. For σ = 25 and σ = 50 make the problem `dip.denoising(clean, sigma=..., seed=0)`, fit the
+#    network `arch` below to it with `dip.solve(problem, p, arch=arch, every=every, ...)`; the PSNR
+#    against the clean image is recorded every `every` steps in `result.history`.
 # 2. Store the iteration counts with the highest PSNR in `best_step = {25: ..., 50: ...}` and the
 #    histories in `histories = {25: ..., 50: ...}`; plot PSNR against iteration for both.
 # 3. Explain why the best iteration count depends on σ, and how you would choose it without the
@@ -38,21 +41,23 @@ if "google.colab" in sys.modules:
                     "dip_lib @ git+https://github.com/dip-kit/deep-image-prior-kit"], check=True)
 import dip_lib as dip
 p = dip.preset("denoising")
-print(p.describe())
+device = dip.default_device()
+print(p.describe(), "| device:", device)
 every = max(10, p.steps // 30)
+clean = dip.load_image("F16", size=p.size, multiple=32)
 # a network that overfits quickly (U-Net-like skips), so the peak is visible within p.steps
-cfg = dip.Ablation(depth=2, width=p.width or 128, skip="full", lr=p.lr, sigma_p=p.reg_noise, steps=p.steps)
+arch = dip.Ablation(depth=2, width=p.width or 128, skip="full").skip_config(p.input_depth)
 
 # %% tags=["solution"]
 best_step, histories, noisy_psnr = {}, {}, {}
 for sigma in (25, 50):
-    task = dip.ablation_task("denoising", "F16", size=p.size, sigma=sigma)
-    run = dip.run_ablation(cfg, task, every=every)
+    problem = dip.denoising(clean, sigma=sigma, seed=0)
+    run = dip.solve(problem, p, arch=arch, seed=0, every=every, device=device, progress=f"σ={sigma}")
     histories[sigma] = run.history
-    best_step[sigma] = run.row["best_step"]
-    noisy_psnr[sigma] = task.input_psnr
-    print(f"σ={sigma}: noisy {task.input_psnr:.2f} dB, best {run.row['best_psnr']:.2f} dB at step "
-          f"{best_step[sigma]}, last {run.row['psnr']:.2f} dB at step {cfg.steps}")
+    best_step[sigma] = run.best_step
+    noisy_psnr[sigma] = problem.score(problem.observation)
+    print(f"σ={sigma}: noisy {noisy_psnr[sigma]:.2f} dB, best {run.best_psnr:.2f} dB at step "
+          f"{best_step[sigma]}, last {run.final_psnr:.2f} dB at step {run.steps}")
 ax = dip.plot_history({f"σ={s}": h for s, h in histories.items()}, key="psnr")
 
 # %% [markdown]
@@ -67,7 +72,7 @@ ax = dip.plot_history({f"σ={s}": h for s, h in histories.items()}, key="psnr")
 # counts that worked on similar images and noise levels (what the paper does: a fixed budget per
 # task), (b) stop when the loss reaches the known noise level, E ≈ σ² (the discrepancy principle),
 # or (c) make the result less sensitive to the stopping time with the running average of the
-# outputs (EMA) and the perturbation σ_p of z, as `dip.fit` does by default.
+# outputs (EMA) and the perturbation σ_p of z, as the denoising settings do (`p.ema`, `p.sigma_p`).
 
 # %% [markdown]
 # **Check** (run it): strong noise peaks earlier, and stopping at the peak clearly beats running on.

@@ -1,7 +1,9 @@
 # ---
 # jupyter:
 #   jupytext:
+#     cell_metadata_filter: tags,-all
 #     formats: ipynb,py:percent
+#     notebook_metadata_filter: kernelspec,jupytext
 #     text_representation:
 #       extension: .py
 #       format_name: percent
@@ -22,9 +24,10 @@
 #
 # **Your task:**
 # 1. For `keep` in 0.2, 0.5 and 0.8 (the fraction of pixels kept by a random Bernoulli mask), build
-#    the task with `dip.ablation_task("inpainting", keep=keep, ...)`, fit the configuration `cfg`
-#    below with `dip.run_ablation` and store the PSNR of the output against the clean image in
-#    `psnr = {0.2: ..., 0.5: ..., 0.8: ...}` and the PSNR of the masked input in `psnr_input`.
+#    the problem with `dip.ablation_problem("inpainting", keep=keep, ...)`, fit the configuration
+#    `cfg` below with `dip.run_ablation` and store the PSNR of the output against the clean image in
+#    `psnr = {0.2: ..., 0.5: ..., 0.8: ...}` and the PSNR of the masked input (`problem.observation`,
+#    scored with `problem.score`) in `psnr_input`.
 # 2. Show the masked inputs next to the restorations.
 # 3. Explain the trend. Which pixels are hardest to restore?
 
@@ -38,15 +41,15 @@ if "google.colab" in sys.modules:
 import dip_lib as dip
 p = dip.preset("inpainting")
 print(p.describe())
-cfg = dip.Ablation(depth=3, width=p.width or 128, skip="1x1", lr=p.lr, sigma_p=p.reg_noise, steps=p.steps)
+cfg = dip.Ablation.from_preset(p, depth=3, skip="1x1")   # width, lr, σ_p and steps of the preset
 
 # %% tags=["solution"]
 psnr, psnr_input, images = {}, {}, {}
 for keep in (0.2, 0.5, 0.8):
-    task = dip.ablation_task("inpainting", "F16", size=p.size, keep=keep)
-    run = dip.run_ablation(cfg, task, every=max(10, p.steps // 10))
-    psnr[keep], psnr_input[keep] = run.row["psnr"], task.input_psnr
-    images[f"keep {keep:.0%}: input {task.input_psnr:.1f} dB"] = task.observed
+    problem = dip.ablation_problem("inpainting", "F16", size=p.size, keep=keep)
+    run = dip.run_ablation(cfg, problem, every=max(10, p.steps // 10), base=p)
+    psnr[keep], psnr_input[keep] = run.row["psnr"], problem.score(problem.observation)
+    images[f"keep {keep:.0%}: input {psnr_input[keep]:.1f} dB"] = problem.observation
     images[f"restored: {run.row['psnr']:.1f} dB"] = run.image
 dip.show(images, ncols=2, size=2.5);
 

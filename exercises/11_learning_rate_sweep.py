@@ -1,7 +1,9 @@
 # ---
 # jupyter:
 #   jupytext:
+#     cell_metadata_filter: tags,-all
 #     formats: ipynb,py:percent
+#     notebook_metadata_filter: kernelspec,jupytext
 #     text_representation:
 #       extension: .py
 #       format_name: percent
@@ -22,7 +24,7 @@
 #
 # **Your task:**
 # 1. Starting from `base` below, sweep the learning rate over 0.001, 0.01 and 0.1 with
-#    `dip.sweep(task, base, lr=[...])`; call the table `table` and display it.
+#    `dip.sweep(problem, base, base=p, lr=[...])`; call the table `table` and display it.
 # 2. Plot PSNR and loss against the iteration for the three runs (`table.plot("psnr")`).
 # 3. Store the learning rate of the best final PSNR in `best_lr` and explain what goes wrong
 #    with the other two.
@@ -37,18 +39,20 @@ if "google.colab" in sys.modules:
 import dip_lib as dip
 import matplotlib.pyplot as plt
 from IPython.display import display
+from dip_lib.experiments.ablation import input_psnr
 
 p = dip.preset("ablation")
 print(p.describe())
-task = dip.ablation_task("denoising", "F16", size=p.size)
+problem = dip.ablation_problem("denoising", "F16", size=p.size)
+noisy_psnr = input_psnr(problem)
 base = dip.Ablation.from_preset(p, depth=3, steps=max(100, 2 * p.steps // 3))
-print(base.label, f"| noisy input: {task.input_psnr:.2f} dB")
+print(base.label, f"| noisy input: {noisy_psnr:.2f} dB")
 
 # %% tags=["solution"]
-table = dip.sweep(task, base, lr=[0.001, 0.01, 0.1], verbose=True)
+table = dip.sweep(problem, base, base=p, lr=[0.001, 0.01, 0.1], verbose=True)
 display(table)
 fig, axes = plt.subplots(1, 2, figsize=(12, 3.5))
-table.plot("psnr", ax=axes[0], reference=task.input_psnr)
+table.plot("psnr", ax=axes[0], reference=noisy_psnr)
 table.plot("loss", ax=axes[1])
 plt.show()
 best_lr = table.best("psnr")["lr"]
@@ -73,4 +77,4 @@ print("best learning rate:", best_lr)
 # %%
 print(table.to_markdown(["lr", "loss", "psnr", "best_psnr", "best_step"]))
 assert best_lr == 0.01, best_lr
-assert table.one(lr=0.01)["psnr"] > task.input_psnr + 1.5
+assert table.one(lr=0.01)["psnr"] > noisy_psnr + 1.5

@@ -20,14 +20,15 @@
 # **You will learn:**
 # - what the deep image prior (DIP) is: a randomly initialised ConvNet $f_\theta$, a fixed random
 #   code $z$, and an energy $E$ minimised over the weights $\theta$ for **one** image;
-# - the three objects of the kit: a network (`dip.build`), a code (`dip.noise`) and the fitting
-#   loop (`dip.fit`), with its live view;
+# - the objects of the kit: a problem (`dip.denoising`: the observation and, for scoring, the
+#   truth), the settings of a preset (`dip.preset`), and `dip.solve`, which builds the network
+#   $f_\theta$ and the code $z$ and runs the fitting loop with its live view;
 # - why DIP must **stop early**: the PSNR rises, peaks and then falls as the network learns the noise;
 # - where the other notebooks of the course go from here.
 #
 # | preset | where | run time |
 # |---|---|---|
-# | `test` | CI | ~20 s |
+# | `test` | CI | ~30 s |
 # | `cpu` | Binder / laptop | ~3 min |
 # | `paper` | GPU (Colab) | ~4 min |
 #
@@ -66,38 +67,41 @@ print(p.describe(), "| device:", device)
 # ## 2. A noisy image
 # The paper's F16 picture with additive Gaussian noise of standard deviation $\sigma = 25$
 # (on the 0-255 scale). The clean image is used only to measure the PSNR, never by the fit.
+#
+# A *problem* holds the observation $x_0$ (`problem.observation`), the clean image when we have it
+# (`problem.truth`) and the data term $E$.
 
 # %%
 SIGMA = 25 / 255
 clean = dip.load_image("F16", size=p.size, multiple=32)
-noisy = dip.gaussian_noise(clean, SIGMA, seed=0)
+problem = dip.denoising(clean, sigma=25, seed=0)     # x0 = clean + N(0, σ²), clipped to [0, 1]
+noisy = problem.observation
 psnr_noisy = dip.psnr(noisy, clean)
 dip.show({"clean x": clean, f"noisy x0: {psnr_noisy:.2f} dB": noisy});
 
 # %% [markdown]
 # ## 3. Network $f_\theta$, code $z$, energy $E$ and the fit
-# One call each. The network is the paper's encoder-decoder with skip connections ("hourglass"),
-# scaled to `p.width` filters per layer in the small presets; $z$ is uniform noise
-# $U(0, \tfrac{1}{10})$ with 32 channels. `dip.fit` runs Adam on $\theta$ and, every `p.every`
-# steps, records the loss and the PSNR and redraws the live view. We also keep a running
-# average of the outputs (EMA); the paper's other trick, perturbing $z$ at every step
-# ($\sigma_p$), is switched off here so that the plain method's behaviour shows (notebook 03 turns
-# it on). `dip.denoise(noisy, p)` does these four lines in one call.
+# The network is the paper's encoder-decoder with skip connections ("hourglass"), scaled to
+# `p.width` filters per layer in the small presets; $z$ is uniform noise $U(0, \tfrac{1}{10})$
+# with `p.input_depth` channels. `dip.build_for(problem, p)` shows the pair that the fit will use
+# (the same seed gives the same $\theta$ at the start and the same $z$), and `problem.energy()` is
+# $E$. `dip.solve(problem, p)` builds them, runs Adam on $\theta$ for `p.steps` steps and, every
+# `p.every` steps, records the loss and the PSNR against `problem.truth` (never used by the fit)
+# and redraws the live view. It also keeps a running average of the outputs (EMA); the paper's
+# other trick, perturbing $z$ at every step ($\sigma_p$ = `p.sigma_p`), is switched off in this
+# notebook's settings so that the plain method's behaviour shows (notebook 03 turns it on).
 
 # %%
-net = dip.build("denoising", width=p.width, seed=0)
-z = dip.noise(p.input_depth, *noisy.shape[-2:], seed=0, device=device)
-print(f"f_θ: {dip.count_parameters(net):,} parameters θ; z: {tuple(z.shape)}")
+import torch
 
-x0 = noisy.to(device)
+net, z = dip.build_for(problem, p, seed=0, device="cpu")
+energy = problem.energy()                                # E(x) = ||x − x0||²
+with torch.no_grad():
+    start = net(z)
+print(f"f_θ: {dip.count_parameters(net):,} parameters θ; z: {tuple(z.shape)}; σ_p = {p.sigma_p}; "
+      f"E(f_θ(z)) at the start: {energy(start).item():.4f}")
 
-
-def energy(x):
-    return dip.mse(x, x0)           # E(x; x0) = ||x − x0||²
-
-
-result = dip.fit(net, z, energy, steps=p.steps, lr=p.lr, reg_noise=p.reg_noise, ema=p.ema, every=p.every,
-                 target=clean, callbacks=[dip.LiveView(reference=noisy)], progress="fit")
+result = dip.solve(problem, p, seed=0, device=device, callbacks=[dip.LiveView(reference=noisy)], progress="fit")
 print(f"{result.steps} steps in {result.seconds:.0f} s ({1000 * result.seconds_per_step:.0f} ms/step)")
 
 # %% [markdown]
@@ -109,6 +113,7 @@ print(f"{result.steps} steps in {result.seconds:.0f} s ({1000 * result.seconds_p
 
 # %%
 import matplotlib.pyplot as plt
+from dip_lib.core.metrics import to_numpy
 
 h = result.history
 best_step, best_psnr = result.best_step, result.best_psnr
@@ -116,7 +121,7 @@ fig, axes = plt.subplots(1, 4, figsize=(17, 4), gridspec_kw=dict(width_ratios=[1
 for ax, (title, im) in zip(axes, [(f"noisy input, {psnr_noisy:.2f} dB", noisy),
                                   (f"best, step {best_step}: {best_psnr:.2f} dB", result.best_image),
                                   (f"last, step {result.steps}: {result.final_psnr:.2f} dB", result.image)]):
-    ax.imshow(dip.metrics.to_numpy(im).clip(0, 1))
+    ax.imshow(to_numpy(im).clip(0, 1))
     ax.set_title(title, fontsize=10)
     ax.axis("off")
 dip.plot_history({"output f_θ(z)": h}, "psnr", ax=axes[3], reference=psnr_noisy, reference_label="noisy input")
@@ -158,8 +163,9 @@ from ipywidgets import Dropdown, IntSlider, interact_manual
 @interact_manual(steps=IntSlider(p.steps, 50, 4 * p.steps, 50), sigma=IntSlider(25, 5, 75, 5),
                  arch=Dropdown(options=["denoising", "hourglass-5", "hourglass-3", "hourglass-1", "skip-5-nearest"]))
 def try_it(steps, sigma, arch):
-    y = dip.gaussian_noise(clean, sigma / 255, seed=0)
-    r = dip.denoise(y, p, target=clean, steps=steps, arch=arch, progress=arch)
+    prob = dip.denoising(clean, sigma=sigma, seed=0)
+    r = dip.solve(prob, p, arch=arch, steps=steps, device=device, progress=arch)
+    y = prob.observation
     dip.plot_history({arch: r.history}, "psnr", reference=dip.psnr(y, clean), reference_label="noisy input")
     dip.show({f"noisy σ={sigma}": y, f"best, step {r.best_step}: {r.best_psnr:.2f} dB": r.best_image,
               f"last: {r.final_psnr:.2f} dB": r.image})
@@ -167,16 +173,20 @@ def try_it(steps, sigma, arch):
 
 # %% [markdown]
 # ## 6. Checks (run by CI)
-# The fitted output beats the noisy input by a clear margin, and the loss went down. In the
-# `cpu` and `paper` presets the run is long enough to see the overfitting: the last output is
-# worse than the best one (the `test` preset is too short for the fall to show).
+# The lesson in numbers, in every preset: the best output beats the noisy input by a clear
+# margin; the PSNR **peaks before the end** and the last output is worse than the best one by at
+# least `p.min_drop` dB (the network has started to fit the noise), while the loss at the end is
+# lower than at the PSNR peak, so the loss alone cannot tell when to stop.
 
 # %%
 gain = result.best_psnr - psnr_noisy
-print(f"best output {result.best_psnr:.2f} dB, noisy {psnr_noisy:.2f} dB: +{gain:.2f} dB; "
-      f"last output +{result.final_psnr - psnr_noisy:.2f} dB")
+drop = result.best_psnr - result.final_psnr
+loss_at_best = h["loss"][h["step"].index(result.best_step)]
+print(f"best output {result.best_psnr:.2f} dB at step {result.best_step}, noisy {psnr_noisy:.2f} dB: +{gain:.2f} dB; "
+      f"last output {result.final_psnr:.2f} dB at step {result.steps}: {drop:.2f} dB below the best; "
+      f"loss {loss_at_best:.5f} at the best step, {h['loss'][-1]:.5f} at the end")
 assert gain > 3.0, gain
-assert result.final_psnr > psnr_noisy + 2.0
+assert result.best_step < 0.75 * result.steps, (result.best_step, result.steps)
+assert drop > p.min_drop, (drop, p.min_drop)
+assert h["loss"][-1] < 0.8 * loss_at_best, (h["loss"][-1], loss_at_best)
 assert h["loss"][-1] < 0.5 * h["loss"][0]
-if p.name != "test":
-    assert result.best_step < result.steps and result.final_psnr < result.best_psnr - 0.5

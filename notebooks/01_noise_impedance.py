@@ -42,7 +42,7 @@ if "google.colab" in sys.modules:
     subprocess.run([sys.executable, "-m", "pip", "install", "-q",
                     "dip_lib @ git+https://github.com/dip-kit/deep-image-prior-kit"], check=True)
 import dip_lib as dip
-from dip_lib import impedance
+from dip_lib.experiments import impedance
 
 p = dip.preset("impedance")
 device = dip.default_device()
@@ -67,8 +67,9 @@ dip.show(targets, size=2.6);
 
 # %% [markdown]
 # ## 2. The same network, the same start, four fits
-# `impedance.run_impedance` builds the paper's hourglass (scaled to `p.width`), with the **same**
-# random $\theta$ and the same code $z$ for every target, and runs `dip.fit` with plain Adam:
+# `impedance.run_impedance` fits the paper's hourglass (scaled to `p.width`), with the **same**
+# random $\theta$ and the same code $z$ for every target (the same seed), by calling
+# `dip.solve(dip.denoising(noisy=target), p, ...)` once per target, with plain Adam:
 # no perturbation of $z$ ($\sigma_p = 0$) and no averaging, so we see the raw optimisation.
 # `result.losses` keeps the MSE of every single step.
 
@@ -89,6 +90,7 @@ for name, r in results.items():
 
 # %%
 import matplotlib.pyplot as plt
+from dip_lib.core.metrics import to_numpy
 
 steps = impedance.impedance_steps(results, p.threshold)
 fig = plt.figure(figsize=(15, 4.6))
@@ -97,11 +99,11 @@ impedance.plot_impedance(results, p.threshold, ax=ax)
 ax.set_title(f"Fit of one network to four targets ({p.size}px, preset '{p.name}')")
 for i, (name, r) in enumerate(results.items()):
     a = fig.add_subplot(2, 8, 5 + i)
-    a.imshow(dip.metrics.to_numpy(targets[name]).clip(0, 1))
+    a.imshow(to_numpy(targets[name]).clip(0, 1))
     a.set_title(f"{name}", fontsize=8)
     a.axis("off")
     b = fig.add_subplot(2, 8, 13 + i)
-    b.imshow(dip.metrics.to_numpy(r.image).clip(0, 1))
+    b.imshow(to_numpy(r.image).clip(0, 1))
     reached = f"≤ {p.threshold:g} at {steps[name]}" if steps[name] != float("inf") else f"> {p.threshold:g}"
     b.set_title(f"f_θ(z), step {r.steps}\nMSE {reached}", fontsize=8)
     b.axis("off")
@@ -143,7 +145,7 @@ from ipywidgets import Dropdown, FloatLogSlider, IntSlider, interact_manual
                  sigma=IntSlider(25, 5, 100, 5), steps=IntSlider(p.steps, 50, 4 * p.steps, 50),
                  threshold=FloatLogSlider(value=p.threshold, base=10, min=-3.5, max=-1, step=0.25))
 def try_it(arch, sigma, steps, threshold):
-    r = impedance.run_impedance(img, dip.preset("impedance", steps=steps), arch=arch, sigma=sigma / 255,
+    r = impedance.run_impedance(img, p.replace(steps=steps), arch=arch, sigma=sigma / 255,
                                 device=device, progress=True)
     ax = impedance.plot_impedance(r, threshold)
     ax.set_title(f"{arch}, σ = {sigma}")
@@ -155,8 +157,9 @@ def try_it(arch, sigma, steps, threshold):
 # **Exercises.** (1) Replace F16 by a texture-rich image (`dip.load_image("Set14/baboon.png")`):
 # is the gap to the noisy image smaller? (2) Is the permuted image or white noise fitted more
 # slowly, and why might their variances matter for an absolute threshold? (3) Denoise the noisy
-# target with `dip.denoise(targets["image + noise"], p, target=img)`: at which step does its PSNR
-# peak, and how does that compare with the step where its loss crosses $\sigma^2$?
+# target with `dip.solve(dip.denoising(img, noisy=targets["image + noise"]), p)` (the clean `img`
+# only scores it): at which step does its PSNR peak, and how does that compare with the step where
+# its loss crosses $\sigma^2$?
 #
 # ## 6. Checks (run by CI)
 # The ordering of Fig. 2 in steps to reach the threshold: the natural image is fitted first,

@@ -42,7 +42,7 @@ if "google.colab" in sys.modules:
     subprocess.run([sys.executable, "-m", "pip", "install", "-q",
                     "dip_lib @ git+https://github.com/dip-kit/deep-image-prior-kit"], check=True)
 import dip_lib as dip
-from dip_lib import samples
+from dip_lib.experiments import samples
 
 p = dip.preset("samples")
 device = dip.default_device()
@@ -56,7 +56,7 @@ print(f"preset '{p.name}' for samples: {p.size}px, width {p.width or 128} | devi
 # it towards an observation: a sample from the prior.
 #
 # **Which state of the network?** The paper shows the network in its initial state, that is
-# in PyTorch's `train` mode, the mode `dip.fit` always uses: every BatchNorm layer normalises
+# in PyTorch's `train` mode, the mode every fit (`dip.solve`) uses: every BatchNorm layer normalises
 # its channels with the statistics of the current input. That keeps the signal alive through
 # the depth of the network and gives structured textures. In `eval` mode BatchNorm would use
 # its untouched running statistics (mean 0, variance 1), i.e. do nothing; the activations
@@ -112,11 +112,11 @@ for name, r in rough.items():
 # %% [markdown]
 # ## 3. Try it
 # Choose the depth, switch skip connections on or off, the upsampling mode and the seed: the
-# sample is redrawn at every change. The logic lives in `dip_lib.widgets.PriorSamplePanel`
+# sample is redrawn at every change. The logic lives in `dip_lib.view.widgets.PriorSamplePanel`
 # (the image is `panel.image`).
 
 # %%
-from dip_lib.widgets import PriorSamplePanel
+from dip_lib.view.widgets import PriorSamplePanel
 
 panel = PriorSamplePanel(size=p.size, width=p.width or 128, input_depth=p.input_depth)
 panel

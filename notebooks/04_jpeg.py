@@ -43,8 +43,7 @@ if "google.colab" in sys.modules:
     subprocess.run([sys.executable, "-m", "pip", "install", "-q",
                     "dip_lib @ git+https://github.com/dip-kit/deep-image-prior-kit"], check=True)
 import dip_lib as dip
-from dip_lib import baselines
-from dip_lib.tasks import jpeg_restore
+from dip_lib.problems import baselines
 
 p = dip.preset("jpeg")
 device = dip.default_device()
@@ -53,10 +52,12 @@ print(f"snapshots at {p.snapshots} iterations, overfit at {p.overfit} (paper: 10
 
 # %% [markdown]
 # ## 1. The paper's snail: a real, heavily compressed JPEG
-# We have no clean version of this photograph: only the blocky, haloed JPEG.
+# We have no clean version of this photograph: only the blocky, haloed JPEG. The problem is built
+# from the JPEG image itself (`jpeg_image=`): y is the snail, there is no truth to score against.
 
 # %%
 snail = dip.load_image("snail", size=p.size, multiple=32)
+snail_problem = dip.jpeg_artifacts(jpeg_image=snail)
 dip.show({"JPEG input (snail)": snail});
 
 # %% [markdown]
@@ -71,12 +72,15 @@ print(f"jpeg network: {dip.count_parameters(net):,} parameters (denoising networ
       f"{dip.count_parameters(dip.build('denoising')):,})")
 
 # %% [markdown]
-# `jpeg_restore` runs `dip.fit` for `p.overfit` iterations and keeps snapshots of
-# $f_\theta(z)$ along the way (a `Snapshots` callback).
+# `dip.solve` fits the network (`p.arch`, the JPEG network) for `p.overfit` iterations; a
+# `dip.Snapshots` callback keeps $f_\theta(z)$ at the snapshot iterations along the way (the
+# fit must check at those iterations: `every=dip.snapshot_every(...)`).
 
 # %%
-res = jpeg_restore(snail, p, progress="snail", callbacks=[dip.LiveView(reference=snail)])
-snaps = res.snapshots
+steps = sorted(set(p.snapshots) | {p.overfit})
+snaps = dip.Snapshots(steps)
+res = dip.solve(snail_problem, p, steps=p.overfit, every=dip.snapshot_every(steps, p.every), progress="snail",
+                callbacks=[snaps, dip.LiveView(reference=snail)])
 print(f"{res.steps} steps in {res.seconds:.0f} s; snapshots at {sorted(snaps.images)}")
 
 # %%
@@ -94,7 +98,9 @@ plt.show()
 # As in the paper: early on (100 iterations) a blurry version of the image; at 600 most of the
 # signal; around 2400 (the paper's stopping point) the image without blocks and halos; and with
 # enough iterations the network reproduces the JPEG artefacts too. The data term keeps falling
-# all along: it cannot tell us when to stop.
+# all along: it cannot tell us when to stop. (In the `test` preset the whole fit is 400 steps on a
+# small image: the output is still blurry and the "overfit" panel has not reached the artefacts;
+# run the `cpu` or `paper` preset to see them come back.)
 
 # %%
 ax = dip.plot_history(res.history, "loss")
@@ -105,15 +111,17 @@ plt.show()
 
 # %% [markdown]
 # ## 3. A check where the truth is known
-# Compress a clean image ourselves with `dip.jpeg` (quality 10), restore it with the same
+# Compress a clean image ourselves (`dip.jpeg_artifacts(clean, quality=...)`, quality 10 in the
+# `cpu` and `paper` presets), restore it with the same
 # network stopped at the paper's iteration count (`p.steps`, 2400 in the paper), and measure.
 # Total-variation denoising of the JPEG image is shown as a classical reference.
 
 # %%
-QUALITY = p.get("quality", 10)
-clean = dip.load_image(p.get("check_image", "F16"), size=p.get("check_size", p.size), multiple=32)
-compressed = dip.jpeg(clean, QUALITY)
-check = jpeg_restore(compressed, p, target=clean, steps=p.steps, snapshots=(), progress="check")
+QUALITY = p.quality
+clean = dip.load_image(p.check_image, size=p.check_size, multiple=32)
+check_problem = dip.jpeg_artifacts(clean, quality=QUALITY)
+compressed = check_problem.observation
+check = dip.solve(check_problem, p, progress="check")
 scores = {"JPEG input": dip.psnr(compressed, clean),
           "TV": dip.psnr(baselines.tv_denoise(compressed, weight=0.05), clean),
           "DIP, last output": dip.psnr(check.image, clean),
@@ -123,6 +131,7 @@ for name, v in scores.items():
 
 # %%
 import torch
+from dip_lib.core.metrics import to_numpy
 
 fig, axes = plt.subplots(1, 2, figsize=(12, 3.6), gridspec_kw=dict(width_ratios=[1.4, 2]))
 dip.plot_history({"output": check.history}, "psnr", ax=axes[0], reference=scores["JPEG input"],
@@ -130,7 +139,7 @@ dip.plot_history({"output": check.history}, "psnr", ax=axes[0], reference=scores
 dip.plot_history({"average": check.history}, "psnr_ema", ax=axes[0])
 axes[0].set_ylabel("PSNR (dB)")
 side_by_side = torch.cat([clean, compressed, check.ema_image], dim=-1)
-axes[1].imshow(dip.metrics.to_numpy(side_by_side).clip(0, 1))
+axes[1].imshow(to_numpy(side_by_side).clip(0, 1))
 axes[1].set_title(f"clean | JPEG q={QUALITY} ({scores['JPEG input']:.2f} dB) | DIP ({scores['DIP, average']:.2f} dB)")
 axes[1].axis("off")
 fig.tight_layout()
@@ -148,11 +157,15 @@ from ipywidgets import Dropdown, FloatSlider, IntSlider, interact_manual
 
 @interact_manual(quality=IntSlider(value=QUALITY, min=5, max=60, step=5),
                  steps=IntSlider(value=p.steps, min=50, max=4 * p.steps, step=50),
-                 sigma_p=FloatSlider(value=p.reg_noise, min=0, max=0.1, step=0.005), arch=Dropdown(options=["jpeg", "denoising", "hourglass-3"]))
+                 sigma_p=FloatSlider(value=p.sigma_p, min=0, max=0.1, step=0.005),
+                 arch=Dropdown(options=["jpeg", "denoising", "hourglass-3"]))
 def try_it(quality, steps, sigma_p, arch):
-    y = dip.jpeg(clean, quality)
-    q = dip.preset("jpeg", width=None if arch == "jpeg" else dip.preset("denoising").width)
-    r = jpeg_restore(y, q, target=clean, steps=steps, snapshots=(), reg_noise=sigma_p, arch=arch, progress=arch)
+    problem = dip.jpeg_artifacts(clean, quality=quality)
+    y = problem.observation
+    width = None if arch == "jpeg" else dip.preset("denoising").width
+    input_depth = p.input_depth if arch == "jpeg" else dip.preset("denoising").input_depth
+    r = dip.solve(problem, p, arch=arch, steps=steps, sigma_p=sigma_p, width=width, input_depth=input_depth,
+                  progress=arch)
     dip.plot_history({arch: r.history}, "psnr", reference=dip.psnr(y, clean), reference_label=f"JPEG q={quality}")
     dip.show({f"JPEG q={quality}": y, f"DIP {dip.psnr(r.ema_image, clean):.2f} dB": r.ema_image})
 
@@ -160,16 +173,17 @@ def try_it(quality, steps, sigma_p, arch):
 # %% [markdown]
 # **Exercises.** (1) Which JPEG quality is so high that DIP no longer helps? (2) Set
 # $\sigma_p = 0$: how much earlier does the network copy the blocks? (3) Use the windowed
-# variance of notebook 03 (`dip.tasks.WindowedVariance`) to stop the snail without looking.
+# variance of notebook 03 (`dip.WindowedVariance`) to stop the snail without looking.
 #
 # ## 5. Checks (run by CI)
-# DIP beats the JPEG input on the synthetic check, every snapshot was taken, and the long fit
-# really does reproduce the input more closely than the stopped one (the overfit of the figure).
+# DIP beats the JPEG input on the synthetic check (by `p.min_gain` dB), and on the snail each
+# snapshot is at least 10% closer (in MSE) to the JPEG input than the one before, the long fit
+# included: the data term keeps improving, so it cannot tell us when to stop.
 
 # %%
 gain = scores["DIP, average"] - scores["JPEG input"]
 print(f"DIP {scores['DIP, average']:.2f} dB vs JPEG {scores['JPEG input']:.2f} dB: +{gain:.2f} dB")
-assert gain > p.get("min_gain", 0.5), gain
-assert sorted(snaps.images) == sorted(set(p.snapshots) | {p.overfit})
-stopped = snaps.images[max(p.snapshots)]
-assert dip.mse(res.image, snail) < dip.mse(stopped, snail), "the long fit should reproduce the JPEG input"
+assert gain > p.min_gain, gain
+to_input = [float(dip.mse(snaps.images[n], snail)) for n in steps]   # distance to the JPEG input, snapshot by snapshot
+print("MSE to the JPEG input at", dict(zip(steps, [f"{v:.5f}" for v in to_input])))
+assert all(b < 0.9 * a for a, b in zip(to_input, to_input[1:])), to_input   # ever closer to y: E alone never says stop

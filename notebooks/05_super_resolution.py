@@ -42,12 +42,14 @@ if "google.colab" in sys.modules:
     subprocess.run([sys.executable, "-m", "pip", "install", "-q",
                     "dip_lib @ git+https://github.com/dip-kit/deep-image-prior-kit"], check=True)
 import dip_lib as dip
-from dip_lib import baselines
+from dip_lib.problems import baselines
 
 p = dip.preset("sr")
 device = dip.default_device()
 print(p.describe(), "| device:", device)
 FACTORS = (4, 8)
+STEPS = {4: p.steps, 8: p.steps_x8}          # the paper: 2000 and 4000 iterations
+SIGMA_P = {4: p.sigma_p, 8: p.sigma_p_x8}    # the paper: σ_p = 0.03 and 0.05
 
 # %% [markdown]
 # ## 1. The zebra and its low-resolution versions
@@ -56,23 +58,24 @@ FACTORS = (4, 8)
 # output is exactly $H/f \times W/f$.
 
 # %%
-hr = dip.load_image(p.get("image", "zebra"), size=p.size, multiple=32)
-lows = {f: dip.Downsampler(f)(hr) for f in FACTORS}
+hr = dip.load_image(p.image, size=p.size, multiple=32)
+problems = {f: dip.super_resolution(hr, f) for f in FACTORS}   # A = d, y = d(x₀), truth x₀
+lows = {f: problems[f].observation for f in FACTORS}
 dip.show({"high resolution x₀": hr, **{f"y = d(x₀), ×{f}: {tuple(y.shape[-2:])}": y for f, y in lows.items()}});
 
 # %% [markdown]
 # ## 2. The deep image prior
-# `dip.super_resolve` builds the paper's SR hourglass (the default network) at the high
-# resolution, and fits $d(f_\theta(z))$ to $y$. The paper uses 2000 iterations with
+# `dip.solve` builds the network of the settings (`p.arch`: the paper's SR hourglass in the `paper`
+# preset, a narrower default hourglass in `test` and `cpu`) at the high resolution, and fits
+# $d(f_\theta(z))$ to $y$. The paper uses 2000 iterations with
 # $\sigma_p = 0.03$ for ×4 and 4000 with $\sigma_p = 0.05$ for ×8. The PSNR follows the SR
 # protocol: `dip.psnr_sr` (Y channel, a border of `factor` pixels cropped, 8-bit images).
 
 # %%
 dip_runs = {}
 for f in FACTORS:
-    dip_runs[f] = dip.super_resolve(lows[f], f, p, target=hr, steps=p.get(f"steps_x{f}", p.steps),
-                                    reg_noise=p.get(f"reg_noise_x{f}", p.reg_noise), progress=f"DIP ×{f}",
-                                    callbacks=[dip.LiveView(title=f"×{f}")])
+    dip_runs[f] = dip.solve(problems[f], p, steps=STEPS[f], sigma_p=SIGMA_P[f], progress=f"DIP ×{f}",
+                            callbacks=[dip.LiveView(title=f"×{f}")])
     r = dip_runs[f]
     print(f"×{f}: {r.steps} steps in {r.seconds:.0f} s, last output {r.final_psnr:.2f} dB, "
           f"average {r.history['psnr_ema'][-1]:.2f} dB")
@@ -80,22 +83,20 @@ for f in FACTORS:
 # %% [markdown]
 # ## 3. The prior effect: bicubic, no prior, TV prior, deep prior
 # Without a prior we optimise the pixels themselves with the same `dip.fit` loop
-# (`baselines.pixels_sr`, θ = the image, starting from bicubic). The data term alone leaves the
+# (`baselines.pixels_sr`: `dip.solve` with `arch="pixels"`, θ = the image, starting from bicubic). The data term alone leaves the
 # frequencies that $d$ removes uncontrolled; a TV term ($\lambda \cdot \mathrm{TV}(x)$) fills them
 # with flat patches; the network fills them with image-like structure.
 
 # %%
 results, scores = {}, {}
 for f in FACTORS:
-    steps = p.get(f"steps_x{f}", p.steps)
     results[f] = {"bicubic": baselines.bicubic(lows[f], f),
-                  "no prior": baselines.pixels_sr(lows[f], f, steps=steps, target=hr).image,
-                  "TV prior": baselines.pixels_sr(lows[f], f, steps=steps, tv_weight=p.get("tv_weight", 0.01),
-                                                  target=hr).image,
+                  "no prior": baselines.pixels_sr(problems[f], p, steps=STEPS[f]).image,
+                  "TV prior": baselines.pixels_sr(problems[f], p, tv_weight=p.tv_weight, steps=STEPS[f]).image,
                   "deep prior": dip_runs[f].ema_image}
     scores[f] = {name: dip.psnr_sr(x, hr, f) for name, x in results[f].items()}
 
-from dip_lib.paper_numbers import paper_psnr   # the paper's numbers, each with its source
+from dip_lib.paper.numbers import paper_psnr   # the paper's numbers, each with its source
 PAPER = {f: {s: paper_psnr(f"sr{f}", s, None) for s in ("Set5", "Set14")} for f in FACTORS}  # DIP, set averages
 print(f"{'':10s}" + "".join(f"{n:>12s}" for n in scores[4]) + "   paper DIP (Set5 / Set14 averages)")
 for f in FACTORS:
@@ -103,6 +104,12 @@ for f in FACTORS:
           + f"   {PAPER[f]['Set5']:.2f} / {PAPER[f]['Set14']:.2f}")
 
 # %% [markdown]
+# In the paper (full resolution, long runs) the ordering is bicubic < no prior < TV prior < deep
+# prior. Read the table above with the preset in mind: in the `test` preset (a 64×128 crop, a
+# narrow network, 300 steps) the deep prior beats bicubic, but the two pixel baselines, which start
+# from the bicubic image and only correct what d can see, score as high or higher in PSNR; at ×8 the
+# low-resolution image is only 8×16 pixels and nothing beats bicubic reliably.
+#
 # The paper's numbers are averages over the Set5 and Set14 benchmarks at full resolution in
 # the `paper` preset; the zebra alone (and smaller images and networks in the `test` and `cpu`
 # presets) gives different values. `python -m dip_lib reproduce sr4` (and `sr8`) runs the whole sets.
@@ -133,11 +140,10 @@ from ipywidgets import Dropdown, FloatSlider, IntSlider, interact_manual
 
 
 @interact_manual(factor=Dropdown(options=list(FACTORS)), steps=IntSlider(value=p.steps, min=50, max=4 * p.steps, step=50),
-                 sigma_p=FloatSlider(value=p.reg_noise, min=0, max=0.1, step=0.005),
+                 sigma_p=FloatSlider(value=p.sigma_p, min=0, max=0.1, step=0.005),
                  arch=Dropdown(options=["sr", "skip-5-nearest", "hourglass-3", "hourglass-1"]))
 def try_it(factor, steps, sigma_p, arch):
-    r = dip.super_resolve(lows[factor], factor, p, target=hr, steps=steps, reg_noise=sigma_p, arch=arch,
-                          progress=arch)
+    r = dip.solve(problems[factor], p, arch=arch, steps=steps, sigma_p=sigma_p, progress=arch)
     dip.show({"bicubic": results[factor]["bicubic"], f"{arch}: {dip.psnr_sr(r.ema_image, hr, factor):.2f} dB": r.ema_image,
               "HR": hr})
 
@@ -150,13 +156,17 @@ def try_it(factor, steps, sigma_p, arch):
 # paper's Set5 average.
 #
 # ## 5. Checks (run by CI)
-# The deep prior beats bicubic upsampling by a margin at ×4 and ×8, and the
-# low-resolution images have exactly the size the factor promises.
+# The lesson, checked in every preset: the deep prior beats bicubic upsampling at ×4 by
+# `p.min_gain_x4` dB. At ×8 the same check uses `p.min_gain_x8`; the `test` preset sets it to
+# `None` and skips that one comparison (it is printed, not asserted): its ×8 input is 8×16 pixels
+# and 100 steps, where the deep prior does not beat bicubic.
 
 # %%
+MIN_GAIN = {4: p.min_gain_x4, 8: p.min_gain_x8}
 for f in FACTORS:
     gain = scores[f]["deep prior"] - scores[f]["bicubic"]
     print(f"×{f}: deep prior {scores[f]['deep prior']:.2f} dB vs bicubic {scores[f]['bicubic']:.2f} dB: {gain:+.2f} dB")
-    assert lows[f].shape[-2:] == (hr.shape[-2] // f, hr.shape[-1] // f)
-    if p.get(f"min_gain_x{f}") is not None:   # x8 on the test preset's 128-pixel crop is only a smoke test
-        assert gain > p[f"min_gain_x{f}"], (f, gain)
+    if MIN_GAIN[f] is None:
+        print(f"   not checked in preset '{p.name}' (min_gain_x{f} is None)")
+    else:
+        assert gain > MIN_GAIN[f], (f, gain, MIN_GAIN[f])

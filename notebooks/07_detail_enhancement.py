@@ -40,7 +40,7 @@ if "google.colab" in sys.modules:
     subprocess.run([sys.executable, "-m", "pip", "install", "-q",
                     "dip_lib @ git+https://github.com/dip-kit/deep-image-prior-kit"], check=True)
 import dip_lib as dip
-from dip_lib import enhance
+from dip_lib.experiments import enhance
 
 p = dip.preset("enhancement")
 device = dip.default_device()
@@ -49,20 +49,26 @@ print("stopping points:", p.stops)
 
 # %% [markdown]
 # ## The clean image x0
-# There is no degradation here: the energy is E = ||f_θ(z) − x0||², with no σ_p perturbation
-# and no averaging, so the output at step t is exactly what the network has learnt of x0 by then.
+# There is no degradation here: `dip.enhancement(x0)` is the problem A = I, y = x0 (and the truth
+# is x0 too), so the energy is E = ||f_θ(z) − x0||². The settings have no σ_p perturbation and no
+# averaging, so the output at step t is exactly what the network has learnt of x0 by then.
 
 # %%
 x0 = dip.load_image("zebra", size=p.size, multiple=32)
+problem = dip.enhancement(x0)
 dip.show({"x0": x0});
 
 # %% [markdown]
 # ## Fit x0 and keep the output at the stopping points
-# `enhance.fit_coarse` runs `dip.fit` once, to the last stop, and keeps a snapshot x_c(t) at each
-# stop (a `Snapshots` callback). The PSNR against x0 climbs: the network adds detail over time.
+# `dip.solve` fits once, to the last stop, and a `dip.Snapshots` callback keeps the output x_c(t)
+# at each stop (the fit checks every `dip.snapshot_every(p.stops, p.every)` steps so that it hits
+# them all). The PSNR against x0 climbs: the network adds detail over time.
 
 # %%
-result, coarse = enhance.fit_coarse(x0, p, callbacks=[dip.LiveView(reference=x0)])
+snaps = dip.Snapshots(p.stops)
+result = dip.solve(problem, p, steps=max(p.stops), every=dip.snapshot_every(p.stops, p.every),
+                   callbacks=[snaps, dip.LiveView(reference=x0)])
+coarse = snaps.images   # {step: x_c}
 for t, xc in coarse.items():
     print(f"step {t:5d}: PSNR(x_c, x0) = {dip.psnr(xc, x0):.2f} dB")
 
@@ -95,7 +101,8 @@ for t, L in layers.items():
 
 # %% [markdown]
 # ## Try it
-# Change the stopping points, the boost factor k, the architecture (any of `dip.ARCHITECTURES`)
+# `enhance.fit_coarse(x0, p, stops, ...)` does the fit above in one call. Change the stopping
+# points, the boost factor k, the architecture (any of `dip.ARCHITECTURES`)
 # or add a little σ_p, and re-run. Questions: which stop gives the most natural-looking boost?
 # What happens with k = 2? With `arch="encoder-decoder-2"` (a shallow net) is the split different?
 
@@ -105,7 +112,7 @@ BOOST = 1.5              # k in x_e = x0 + k·x_f
 ARCH = "default"         # e.g. "skip-5-nearest", "encoder-decoder-4"
 SIGMA_P = 0.0            # σ_p, the perturbation of z at every step
 
-try_result, try_coarse = enhance.fit_coarse(x0, p, stops=STOPS, arch=ARCH, reg_noise=SIGMA_P)
+try_result, try_coarse = enhance.fit_coarse(x0, p, stops=STOPS, arch=ARCH, sigma_p=SIGMA_P)
 try_layers = enhance.decompose(x0, try_coarse, k=BOOST)
 dip.show({f"x_e, k={BOOST}, step {t}": L.enhanced for t, L in try_layers.items()});
 

@@ -41,7 +41,8 @@ if "google.colab" in sys.modules:
     subprocess.run([sys.executable, "-m", "pip", "install", "-q",
                     "dip_lib @ git+https://github.com/dip-kit/deep-image-prior-kit"], check=True)
 import dip_lib as dip
-from dip_lib import baselines, enhance, tasks
+from dip_lib.experiments import enhance
+from dip_lib.problems import baselines
 
 p = dip.preset("flash")
 device = dip.default_device()
@@ -58,12 +59,14 @@ dip.show({"flash (z)": flash, "no flash (y)": noflash});
 
 # %% [markdown]
 # ## DIP with the flash image as the input
-# z = the flash image (3 channels, `dip.from_image`), E = ||f_θ(z) − y||² with y the no-flash
-# image. The network starts from the flash image's structure and learns the no-flash colours
+# `dip.flash_no_flash(flash, noflash)` is the problem A = I, y = the no-flash image, and its code
+# z = the flash image (3 channels, `problem.code`): E = ||f_θ(z) − y||². There is no truth.
+# The network starts from the flash image's structure and learns the no-flash colours
 # long before it learns the no-flash noise; we stop at `p.steps`.
 
 # %%
-result = tasks.flash_no_flash(flash, noflash, p, callbacks=[dip.LiveView(reference=noflash)])
+problem = dip.flash_no_flash(flash, noflash)
+result = dip.solve(problem, p, callbacks=[dip.LiveView(reference=noflash)])
 dip_out = result.image
 print(f"{result.steps} steps in {result.seconds:.1f} s")
 
@@ -115,7 +118,7 @@ STEPS = p.steps          # try 4 * p.steps
 SIGMA_P = 0.0            # σ_p, e.g. 1/30
 ARCH = "default"         # any of dip.ARCHITECTURES (with input depth 3)
 
-try_result = tasks.flash_no_flash(flash, noflash, p, steps=STEPS, reg_noise=SIGMA_P, arch=ARCH)
+try_result = dip.solve(problem, p, steps=STEPS, sigma_p=SIGMA_P, arch=ARCH)
 print(scores(try_result.image))
 dip.show({"no flash": noflash, f"DIP, {STEPS} steps, {ARCH}": try_result.image});
 

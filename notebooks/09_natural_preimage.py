@@ -2,12 +2,17 @@
 # jupyter:
 #   jupytext:
 #     cell_metadata_filter: tags,-all
+#     formats: ipynb,py:percent
 #     notebook_metadata_filter: kernelspec,jupytext
 #     text_representation:
 #       extension: .py
 #       format_name: percent
 #       format_version: '1.3'
 #       jupytext_version: 1.19.6
+#   kernelspec:
+#     display_name: Python 3 (ipykernel)
+#     language: python
+#     name: python3
 # ---
 
 # %% [markdown]
@@ -35,7 +40,8 @@ if "google.colab" in sys.modules:
     subprocess.run([sys.executable, "-m", "pip", "install", "-q",
                     "dip_lib @ git+https://github.com/dip-kit/deep-image-prior-kit"], check=True)
 import dip_lib as dip
-from dip_lib import baselines, features, inversion
+from dip_lib.core import features
+from dip_lib.experiments import inversion
 
 p = dip.preset("inversion")
 device = dip.default_device()
@@ -75,12 +81,14 @@ _ = dip.show({"x0 (building)": img}, size=3)
 
 # %% [markdown]
 # ## Inverting Φ with the deep image prior
-# The energy is the normalised feature distance E(x) = ||Φ(x) − Φ(x0)||² / ||Φ(x0)||²; with the
-# deep image prior x = f_θ(z) and `dip.fit` optimises θ. The network is the paper's inversion net
-# (`dip.build("inversion")`: 6 scales, kernels 7,7,5,5,3,3, zero padding, nearest upsampling).
+# The problem is `dip.preimage(phi, img, layer)`: A = Φ_layer, y = Φ(x0), and the energy is the
+# normalised feature distance E(x) = ||Φ(x) − Φ(x0)||² / ||Φ(x0)||². With the deep image prior
+# x = f_θ(z) and `dip.solve` optimises θ (`inversion.fit_preimage` does both steps). The network is
+# the paper's inversion net (`dip.build("inversion")`: 6 scales, kernels 7,7,5,5,3,3, zero
+# padding, nearest upsampling).
 #
-# The baseline optimises the pixels themselves with a total-variation term:
-# E(x) + λ·TV(x) (`baselines.tv_preimage`, also run by `dip.fit` on a `dip.PixelImage`).
+# The baseline optimises the pixels themselves with a total-variation term, E(x) + λ·TV(x), on
+# the same problem (`dip.baselines.tv_pixels`: `dip.solve` with `arch="pixels"`).
 
 # %%
 results = {}
@@ -90,8 +98,9 @@ def invert(layer, live=True):
     """DIP and TV pre-images of x0 at ``layer`` (cached in ``results``)."""
     if layer not in results:
         cb = [dip.LiveView(reference=img, title=f"DIP pre-image from {layer}")] if live else []
-        r_dip = inversion.preimage(phi, img, p, layer, callbacks=cb)
-        r_tv = baselines.tv_preimage(phi, img, layer, tv_weight=p.tv_weight, steps=p.tv_steps, lr=p.tv_lr)
+        r_dip = inversion.fit_preimage(phi, img, p, layer, callbacks=cb)
+        r_tv = dip.baselines.tv_pixels(dip.preimage(phi, img, layer), p, tv_weight=p.tv_weight, steps=p.tv_steps,
+                                       lr=p.tv_lr)
         results[layer] = dict(
             dip=r_dip, tv=r_tv,
             dip_initial=float(r_dip.losses[0]), dip_final=inversion.feature_error(phi, r_dip.image, img, layer),
@@ -131,8 +140,8 @@ _ = ax.set_title("DIP: feature loss ||Φ(x) − Φ(x0)||² / ||Φ(x0)||² per la
 # (about as long as one layer above). Exercises:
 # 1. Raise `p.tv_weight` (e.g. `p = dip.preset("inversion", tv_weight=20)`): when does the TV
 #    pre-image stop matching the features?
-# 2. Replace the inversion net by the default net (`dip.build("default")`, `dip.tasks.run(p,
-#    energy, img.shape[-2:], arch="default")`): does the architecture change the pre-image?
+# 2. Replace the inversion net by the default net (`inversion.fit_preimage(phi, img, p, "fc6",
+#    arch="default")`): does the architecture change the pre-image?
 # 3. Invert VGG-16 (`features.feature_net("vgg16")`, a GPU is advised) at `conv5_3`.
 
 # %%

@@ -2,12 +2,17 @@
 # jupyter:
 #   jupytext:
 #     cell_metadata_filter: tags,-all
+#     formats: ipynb,py:percent
 #     notebook_metadata_filter: kernelspec,jupytext
 #     text_representation:
 #       extension: .py
 #       format_name: percent
 #       format_version: '1.3'
 #       jupytext_version: 1.19.6
+#   kernelspec:
+#     display_name: Python 3 (ipykernel)
+#     language: python
+#     name: python3
 # ---
 
 # %% [markdown]
@@ -35,7 +40,8 @@ if "google.colab" in sys.modules:
     subprocess.run([sys.executable, "-m", "pip", "install", "-q",
                     "dip_lib @ git+https://github.com/dip-kit/deep-image-prior-kit"], check=True)
 import dip_lib as dip
-from dip_lib import baselines, features, inversion
+from dip_lib.core import features
+from dip_lib.experiments import inversion
 
 p = dip.preset("activation")
 device = dip.default_device()
@@ -66,10 +72,12 @@ print("classes:", ", ".join(f"{c} ({n})" for c, n in names.items()))
 
 # %% [markdown]
 # ## Maximising a class score
-# The energy is E(x) = −Φ_c(x)/s: minus the fc8 score of class c (s, the spread of the scores on a
-# noise image, only sets the unit). With the deep image prior x = f_θ(z) (the paper's inversion
-# net) and `dip.fit` optimises θ; the baseline optimises the pixels with E(x) + λ·TV(x)
-# (`baselines.tv_activation`). Both images stay in [0, 1] (a sigmoid), which bounds the contrast.
+# The problem is `inversion.activation_problem(phi, c, shape)` (`dip.activation_maximization`
+# with its unit set): the energy is E(x) = −Φ_c(x)/s, minus the fc8 score of class c (s, the
+# spread of the scores on a noise image, only sets the unit). With the deep image prior
+# x = f_θ(z) (the paper's inversion net) `dip.solve` optimises θ (`inversion.fit_activation`);
+# the baseline optimises the pixels of the same problem with E(x) + λ·TV(x)
+# (`dip.baselines.tv_pixels`). Both images stay in [0, 1] (a sigmoid), which bounds the contrast.
 
 # %%
 results = {}
@@ -80,9 +88,10 @@ def visualise(c, live=True):
     """DIP and TV images for class ``c`` (cached in ``results``)."""
     if c not in results:
         cb = [dip.LiveView(title=f"DIP, class {c} ({classes[c].split(',')[0]})")] if live else []
-        r_dip = inversion.maximize_activation(phi, c, p, callbacks=cb)
-        r_tv = baselines.tv_activation(phi, c, (p.size, p.size), tv_weight=p.tv_weight, steps=p.tv_steps,
-                                       lr=p.tv_lr)
+        shape = (p.size, p.size)
+        r_dip = inversion.fit_activation(phi, c, p, shape, callbacks=cb)
+        r_tv = dip.baselines.tv_pixels(inversion.activation_problem(phi, c, shape), p, tv_weight=p.tv_weight,
+                                       steps=p.tv_steps, lr=p.tv_lr)
         results[c] = dict(dip=r_dip, tv=r_tv, dip_initial=-float(r_dip.losses[0]) * s,
                           dip_final=inversion.class_score(phi, r_dip.image, c),
                           tv_initial=inversion.class_score(phi, r_tv.image.new_full((1, 3, p.size, p.size), 0.5), c),
@@ -132,8 +141,8 @@ plt.show()
 # 1. With the real weights, check `results[c]["top_dip"]`: is the image classified as c? Does it
 #    *look* like c? Why can both differ?
 # 2. Change `p.tv_weight` (e.g. `p = dip.preset("activation", tv_weight=50)`) and compare.
-# 3. Turn on the input perturbation σ_p (`reg_noise=0.03`, as the paper preset does): does it
-#    remove high-frequency artefacts?
+# 3. Turn on the input perturbation σ_p (`p = dip.preset("activation", sigma_p=0.03)`, as the
+#    paper preset does): does it remove high-frequency artefacts?
 
 # %%
 def show_class(option):

@@ -24,14 +24,16 @@
 #   the fit and to the quality of the restored image;
 # - how to run a grid of configurations with `dip.sweep` and compare them in a table and in
 #   PSNR-vs-iteration curves;
-# - how to explore interactively with the ablation panel (depth, skips, upsampling, width,
-#   code z, learning rate, σ_p, iterations).
+# - that a network with *fewer parameters than the image has pixels*, the Deep Decoder of
+#   Heckel & Hand (ICLR 2019), is a prior too, and one that overfits the noise far less;
+# - how to explore interactively with the ablation panel (network, depth, skips, upsampling,
+#   width, code z, learning rate, σ_p, iterations).
 #
 # | preset | where | run time |
 # |---|---|---|
-# | `test` | CI | ~40 s |
-# | `cpu` | Binder / laptop | ~8 min |
-# | `paper` | GPU (Colab) | ~15 min |
+# | `test` | CI | ~1 min |
+# | `cpu` | Binder / laptop | ~12 min |
+# | `paper` | GPU (Colab) | ~20 min |
 #
 # [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/dip-kit/deep-image-prior-kit/blob/main/notebooks/11_architecture_ablations.ipynb)
 # [![Binder](https://mybinder.org/badge_logo.svg)](https://mybinder.org/v2/gh/dip-kit/deep-image-prior-kit/main?labpath=notebooks%2F11_architecture_ablations.ipynb)
@@ -46,7 +48,8 @@ if "google.colab" in sys.modules:
 import matplotlib.pyplot as plt
 from IPython.display import display
 import dip_lib as dip
-from dip_lib.widgets import AblationPanel
+from dip_lib.experiments.ablation import input_psnr
+from dip_lib.view.widgets import AblationPanel
 
 p = dip.preset("ablation")
 device = dip.default_device()
@@ -65,7 +68,8 @@ print(p.describe(), "| device:", device)
 # | | `full` ("U-Net-like") | `n_skip = [width] * depth`, `k_skip = 3`: each scale passes as many 3x3 features across as it sends down |
 # | `upsample` | `nearest`, `bilinear` | `upsample` |
 # | `input` | `noise`, `meshgrid` | the code z (`dip.make_input`) |
-# | `lr`, `sigma_p`, `steps` | | Adam's learning rate, σ_p (perturbation of z), iterations of `dip.fit` |
+# | `lr`, `sigma_p`, `steps` | | Adam's learning rate, σ_p (perturbation of z), iterations of `dip.solve` |
+# | `network` | `hourglass`, `deep_decoder` | the hourglass above, or the Deep Decoder (last section) |
 #
 # The preset fixes the image size, the width and the iteration count, so all runs below are
 # compared **at equal steps**.
@@ -77,21 +81,23 @@ print(p.describe(), "| device:", device)
 
 # %%
 TASK = "denoising"   # or "inpainting"
-task = dip.ablation_task(TASK, "F16", size=p.size, input_depth=p.input_depth)
-print(f"{TASK}: {tuple(task.clean.shape[-2:])} image, the observation has PSNR {task.input_psnr:.2f} dB")
-dip.show({"clean x0": task.clean, f"observed y ({task.input_psnr:.1f} dB)": task.observed});
+problem = dip.ablation_problem(TASK, "F16", size=p.size)
+observed_psnr = input_psnr(problem)
+print(f"{TASK}: {problem.size} image, the observation has PSNR {observed_psnr:.2f} dB")
+dip.show({"clean x0": problem.truth, f"observed y ({observed_psnr:.1f} dB)": problem.observation});
 
 # %% [markdown]
 # ## One configuration, with the live view
 # The baseline is the paper's network shape: `skip_depth` scales with 1x1 skip connections of
-# width 4 and bilinear upsampling. `dip.run_ablation` builds f_θ and z from the configuration,
-# runs `dip.fit` and caches the result, so the sweeps below will not fit it again.
+# width 4 and bilinear upsampling. `dip.run_ablation` fits the configuration with `dip.solve`
+# (the preset `p` gives what the configuration does not set, such as the depth of the code z)
+# and caches the result, so the sweeps below will not fit it again.
 
 # %%
 base = dip.Ablation.from_preset(p, depth=p.skip_depth)
 print(base, "\n", base.skip_config(in_channels=p.input_depth))
-run = dip.run_ablation(base, task, callbacks=[dip.LiveView(reference=task.observed, title=base.label)],
-                       every=p.every)
+run = dip.run_ablation(base, problem, callbacks=[dip.LiveView(reference=problem.observation, title=base.label)],
+                       base=p)
 print(f"PSNR {run.row['psnr']:.2f} dB after {base.steps} steps ({run.row['seconds']:.1f} s), "
       f"{run.row['params']:,} parameters")
 
@@ -102,12 +108,12 @@ print(f"PSNR {run.row['psnr']:.2f} dB after {base.steps} steps ({run.row['second
 # structures. `dip.sweep` runs the configurations one after the other and returns a table.
 
 # %%
-by_depth = dip.sweep(task, base, depth=list(p.depths), verbose=True)
+by_depth = dip.sweep(problem, base, base=p, depth=list(p.depths), verbose=True)
 by_depth
 
 # %%
 fig, axes = plt.subplots(1, 2, figsize=(12, 3.5))
-by_depth.plot("psnr", ax=axes[0], reference=task.input_psnr)
+by_depth.plot("psnr", ax=axes[0], reference=observed_psnr)
 by_depth.plot("loss", ax=axes[1])
 axes[0].set_title("PSNR of the output vs iteration")
 axes[1].set_title("loss E(f_θ(z)) vs iteration")
@@ -120,13 +126,13 @@ plt.show()
 # the weaker the prior. The paper uses thin 1x1 skips for most tasks and none for large holes.
 
 # %%
-by_skip = dip.sweep(task, base, skip=["none", "1x1", "full"], verbose=True)
+by_skip = dip.sweep(problem, base, base=p, skip=["none", "1x1", "full"], verbose=True)
 by_skip
 
 # %%
 fig, axes = plt.subplots(1, 2, figsize=(12, 3.5))
 by_skip.plot("loss", ax=axes[0])
-by_skip.plot("psnr", ax=axes[1], reference=task.input_psnr)
+by_skip.plot("psnr", ax=axes[1], reference=observed_psnr)
 axes[0].set_title("loss vs iteration: skips fit faster")
 axes[1].set_title("PSNR vs iteration")
 plt.show()
@@ -141,7 +147,8 @@ dip.show({f"{r.row['skip']} ({r.row['psnr']:.1f} dB)": r.image for r in by_skip.
 
 # %%
 if p.explore:
-    explored = dip.sweep(task, [base.replace(upsample="nearest"), base.replace(input="meshgrid")], verbose=True)
+    explored = dip.sweep(problem, [base.replace(upsample="nearest"), base.replace(input="meshgrid")], base=p,
+                         verbose=True)
     display(dip.Table([run] + explored.runs))
 else:
     explored = dip.Table()
@@ -164,7 +171,7 @@ print(everything.to_markdown(["depth", "skip", "upsample", "input", "params", "l
 
 # %%
 fig = plt.figure(figsize=(14, 6.5))
-images = [("observed", task.observed)] + [(f"d{r.config.depth} {r.row['skip']} {r.config.upsample[:4]} "
+images = [("observed", problem.observation)] + [(f"d{r.config.depth} {r.row['skip']} {r.config.upsample[:4]} "
                                            f"{r.config.input}\n{r.row['psnr']:.1f} dB", r.image) for r in runs]
 ncols = min(len(images), 6)
 nrows = (len(images) + ncols - 1) // ncols
@@ -174,10 +181,74 @@ for i, (title, im) in enumerate(images):
     ax.set_title(title, fontsize=8)
     ax.axis("off")
 ax = fig.add_subplot(nrows + 1, 1, nrows + 1)
-everything.plot("psnr", ax=ax, reference=task.input_psnr)
+everything.plot("psnr", ax=ax, reference=observed_psnr)
 ax.set_title(f"{TASK}: PSNR vs iteration for every configuration ({p.name} preset)")
 fig.tight_layout()
 dip.gallery(fig, "11_architecture_ablations")
+plt.show()
+
+# %% [markdown]
+# ## DIP against the Deep Decoder
+# The hourglass of deep image prior has far **more** parameters than the image has pixel values
+# (at 512x512 the paper's network has 2.2 million for 786,432 values): given enough steps it can
+# reproduce any image, noise included, and only the order in which it fits things (structure
+# first, noise last) makes it a prior, hence early stopping. The Deep Decoder of Heckel & Hand
+# (ICLR 2019, `dip.build("deep_decoder")`) turns this around: 6 layers of 1x1 convolutions,
+# bilinear upsampling and channel normalisation, no spatial kernels, no skips, and **fewer**
+# parameters than pixel values. It is fitted like DIP, from a fixed noise code z (`width` x H/32
+# x W/32) and without perturbing z (σ_p = 0, as Heckel & Hand do): `network="deep_decoder"` in
+# `dip.Ablation`.
+#
+# First the parameter counts against the number of values to explain, H·W·3. (The test preset's
+# 64 px image has only 12,288 values, so there the Deep Decoder gets `p.dd_width` = 32 channels
+# instead of 64 to stay under-parameterised.)
+
+# %%
+hourglass = base.replace(steps=p.dd_steps)
+decoder = dip.Ablation.from_preset(p, network="deep_decoder", width=p.dd_width or 64, steps=p.dd_steps)
+h, w = problem.size
+pixels = h * w * problem.channels
+params = {"hourglass (DIP)": dip.count_parameters(hourglass.build(p.input_depth)),
+          "Deep Decoder": dip.count_parameters(decoder.build())}
+rows = [("hourglass (DIP), " + hourglass.label.split(" lr")[0], params["hourglass (DIP)"], pixels),
+        ("Deep Decoder, " + decoder.label.split(" noise")[0], params["Deep Decoder"], pixels),
+        ("the paper's DIP network (`dip.build('default')`), 512 px", dip.count_parameters(dip.build("default")),
+         512 * 512 * 3),
+        ("Deep Decoder 6x64 (`dip.build('deep_decoder')`), 512 px", dip.count_parameters(dip.build("deep_decoder")),
+         512 * 512 * 3)]
+print("| network | parameters | pixel values H·W·3 | parameters per value |\n|---|---|---|---|")
+for name, n, values in rows:
+    print(f"| {name} | {n:,} | {values:,} | {n / values:.2f} |")
+
+# %% [markdown]
+# Now both fitted to the same noisy image for `p.dd_steps` iterations, well past the step where
+# the hourglass is best. The hourglass climbs fast, peaks, then its PSNR falls as it starts to
+# reproduce the noise; the Deep Decoder climbs more slowly and, lacking the parameters to
+# represent the noise, keeps (nearly) its best PSNR to the end.
+
+# %%
+versus = dip.sweep(problem, [hourglass, decoder], base=p, verbose=True)
+curves = {name: r.history for name, r in zip(params, versus.runs)}
+peak = {name: max(h["psnr"]) for name, h in curves.items()}
+peak_step = {name: h["step"][h["psnr"].index(peak[name])] for name, h in curves.items()}
+last = {name: h["psnr"][-1] for name, h in curves.items()}
+drop = {name: peak[name] - last[name] for name in curves}
+print(versus.to_markdown(["network", "width", "sigma_p", "steps", "params", "psnr", "best_psnr", "seconds"]))
+for name in curves:
+    print(f"{name:>16}: peak {peak[name]:.2f} dB at step {peak_step[name]}, last {last[name]:.2f} dB "
+          f"(drop {drop[name]:.2f} dB) | {params[name]:,} parameters for {pixels:,} pixel values")
+
+# %%
+fig, axes = plt.subplots(1, 3, figsize=(15, 3.8), gridspec_kw={"width_ratios": [2, 1, 1]})
+dip.plot_history(curves, key="psnr", ax=axes[0], reference=observed_psnr)
+for name in curves:
+    axes[0].axvline(peak_step[name], ls=":", color="grey")
+axes[0].set_title(f"{TASK}: PSNR vs iteration, DIP against the Deep Decoder")
+for ax, (name, r) in zip(axes[1:], zip(params, versus.runs)):
+    ax.imshow(r.image[0].permute(1, 2, 0).clamp(0, 1).numpy())
+    ax.set_title(f"{name}, step {r.row['steps']}\n{r.row['psnr']:.1f} dB (peak {peak[name]:.1f} dB)", fontsize=9)
+    ax.axis("off")
+fig.tight_layout()
 plt.show()
 
 # %% [markdown]
@@ -188,7 +259,8 @@ plt.show()
 # - depth 1 against depth 5 (at 64 px the bottleneck of depth 5 is 2x2 pixels);
 # - `full` skips with many iterations: watch the PSNR rise, peak and fall as the noise is fitted;
 # - σ_p = 0 against σ_p = 0.05; a 10x larger learning rate;
-# - the inpainting task with `meshgrid` input and no skips.
+# - the inpainting task with `meshgrid` input and no skips;
+# - the Deep Decoder (**network**) with 16, 32 and 64 channels: when does it stop fitting the noise?
 
 # %%
 panel = AblationPanel(p, task=TASK, depth=p.skip_depth)
@@ -200,11 +272,14 @@ panel
 # - every configuration restores the image: it beats the observation by at least 1.5 dB;
 # - skip connections make the network fit faster: at equal steps the loss is lowest with
 #   U-Net-like skips, then 1x1 skips, and highest with none;
-# - depth matters: a deeper network restores better than a single scale at equal steps.
+# - depth matters: a deeper network restores better than a single scale at equal steps;
+# - the Deep Decoder has fewer parameters than the image has pixel values, the hourglass more;
+# - run past its best step, the hourglass overfits (its PSNR falls by more than 0.25 dB) and the
+#   Deep Decoder loses less of its peak PSNR than the hourglass does.
 
 # %%
 for r in everything:
-    assert r["psnr"] > task.input_psnr + 1.5, (r, task.input_psnr)
+    assert r["psnr"] > observed_psnr + 1.5, (r, observed_psnr)
 
 # %%
 loss = {r["skip"].split("·")[0]: r["loss"] for r in by_skip}
@@ -216,3 +291,9 @@ psnr_by_depth = {r["depth"]: r["psnr"] for r in by_depth}
 print({d: round(v, 2) for d, v in psnr_by_depth.items()})
 deeper = max(v for d, v in psnr_by_depth.items() if d > 1)
 assert deeper > psnr_by_depth[1] + 0.5, psnr_by_depth
+
+# %%
+print(params, pixels, {k: round(v, 2) for k, v in drop.items()})
+assert params["Deep Decoder"] < pixels < params["hourglass (DIP)"], (params, pixels)
+assert drop["hourglass (DIP)"] > 0.25, drop
+assert drop["Deep Decoder"] < drop["hourglass (DIP)"], drop

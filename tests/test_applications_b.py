@@ -1,6 +1,6 @@
 """Unit tests for the pieces behind notebooks 06 (inpainting), 07 (detail enhancement) and
-08 (flash/no-flash): baselines.guided_filter/box_filter/biharmonic_inpaint, tasks.load_mask/
-hole_psnr/flash_no_flash and dip_lib.enhance."""
+08 (flash/no-flash): baselines.guided_filter/box_filter/biharmonic_inpaint, dip.load_mask,
+dip.hole_psnr, dip.flash_no_flash and dip_lib.experiments.enhance."""
 import math
 
 import numpy as np
@@ -8,7 +8,8 @@ import pytest
 import torch
 
 import dip_lib as dip
-from dip_lib import baselines, enhance, tasks
+from dip_lib.experiments import enhance
+from dip_lib.problems import baselines
 
 
 def _smooth(h=32, w=32, c=3, seed=0):
@@ -100,10 +101,10 @@ def test_load_mask_is_binary_and_follows_the_threshold(tmp_path):
     path = tmp_path / "mask.png"
     from PIL import Image
     Image.fromarray(a).save(path)
-    m = tasks.load_mask(str(path), size=20)
+    m = dip.load_mask(str(path), size=20)
     assert m.shape == (1, 1, 20, 20)
     assert set(m.unique().tolist()) <= {0.0, 1.0}
-    strict = tasks.load_mask(str(path), size=20, threshold=0.99)
+    strict = dip.load_mask(str(path), size=20, threshold=0.99)
     assert strict.sum() <= m.sum() and (1 - strict).sum() > 0
 
 
@@ -111,7 +112,9 @@ def test_inpaint_short_run_beats_the_masked_input_on_the_holes():
     x0 = _smooth(64, 64, 3)
     m = dip.box_mask(x0, (24, 24, 16, 16))
     p = dip.preset("inpainting", "test", width=8, steps=60, every=20)
-    r = dip.inpaint(x0, m, p, target=x0, arch="inpainting-hole", input_kind="meshgrid", device="cpu")
+    problem = dip.inpainting(x0, m)
+    assert torch.equal(problem.observation, x0 * m)
+    r = dip.solve(problem, p, arch="inpainting-hole", input="meshgrid", device="cpu")
     assert dip.hole_psnr(r.image, x0, m) > dip.hole_psnr(x0 * m, x0, m) + 5
 
 
@@ -152,21 +155,41 @@ def test_fit_coarse_takes_snapshots_at_the_stops():
 
 # --- flash / no-flash ---------------------------------------------------------------------------
 
-def test_flash_no_flash_uses_the_flash_image_as_z():
+def _flash_pair():
     flash = _smooth(64, 64, 3, seed=1)
     noflash = (0.6 * _smooth(64, 64, 3, seed=2)
                + 0.05 * torch.randn(1, 3, 64, 64, generator=torch.Generator().manual_seed(0))).clamp(0, 1)
-    p = dip.preset("flash", "test", width=8, steps=20, every=10)
-    seen = []
+    return flash, noflash
 
-    class Spy(dip.Callback):
-        def start(self, state):
-            seen.append(state.net[0].down[0][0].weight.shape[1])   # input channels of the first conv
 
-    r = tasks.flash_no_flash(flash, noflash, p, device="cpu", callbacks=[Spy()])
-    assert r.image.shape == noflash.shape and seen == [3]
+def test_flash_no_flash_code_is_the_flash_image():
+    flash, noflash = _flash_pair()
+    p = dip.preset("flash", "test", width=8)
+    problem = dip.flash_no_flash(flash, noflash)
+    assert torch.equal(problem.observation, noflash) and problem.truth is None
+    # the z that solve uses IS the flash image, for every seed (it is data, not drawn)
+    for seed in (0, 1):
+        _, z = dip.build_for(problem, p, seed=seed, device="cpu")
+        assert torch.equal(z, flash)
+    # ... whereas a problem without a code gets a drawn z of input_depth channels
+    _, drawn = dip.build_for(dip.denoising(noisy=noflash), p, device="cpu")
+    assert not torch.equal(drawn, flash) and float(drawn.max()) <= 0.1
     with pytest.raises(ValueError, match="same shape"):
-        tasks.flash_no_flash(flash, noflash[..., :32, :], p)
+        dip.flash_no_flash(flash, noflash[..., :32, :])
+
+
+def test_flash_no_flash_result_depends_on_the_flash_image():
+    flash, noflash = _flash_pair()
+    other = _smooth(64, 64, 3, seed=3)
+    p = dip.preset("flash", "test", width=8, steps=20, every=10)
+    a = dip.solve(dip.flash_no_flash(flash, noflash), p, device="cpu")
+    b = dip.solve(dip.flash_no_flash(other, noflash), p, device="cpu")
+    again = dip.solve(dip.flash_no_flash(flash, noflash), p, device="cpu")
+    assert a.image.shape == noflash.shape
+    assert torch.equal(a.image, again.image)                        # same data, same seed: same fit
+    # same observation y and seed, only the flash image (the code z) differs: the fit differs
+    assert (a.image - b.image).abs().max() > 1e-3
+    assert a.losses[0] != b.losses[0]
 
 
 def test_flash_scores():

@@ -12,7 +12,7 @@ import pytest
 import torch
 
 import dip_lib as dip
-from dip_lib import data
+from dip_lib.core import data
 from markers import needs_data
 
 SMALL = "paper/denoising/snail.jpg"   # 7.7 kB: cheap to copy into a temporary mirror

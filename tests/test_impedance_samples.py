@@ -1,4 +1,4 @@
-"""Noise impedance (dip_lib.impedance), prior samples (dip_lib.samples) and their widget."""
+"""Noise impedance (dip_lib.experiments.impedance), prior samples (dip_lib.experiments.samples) and their widget."""
 import math
 
 import numpy as np
@@ -6,7 +6,7 @@ import pytest
 import torch
 
 import dip_lib as dip
-from dip_lib import impedance, samples
+from dip_lib.experiments import impedance, samples
 
 
 def _smooth_image(h=64, w=64):
@@ -70,6 +70,30 @@ def test_tiny_run_orders_image_before_noise():
     plt.close("all")
 
 
+def test_every_target_starts_from_the_same_theta_and_z():
+    torch.set_num_threads(1)
+    img = _smooth_image(64, 64)
+    p = dip.preset("impedance", "test", width=8, steps=5, every=5)
+    starts = {}
+
+    def spy(name):
+        class Spy(dip.Callback):
+            def start(self, state):
+                starts[name] = [t.detach().clone() for t in state.net.state_dict().values()]
+        return [Spy()]
+
+    targets = {"a": img, "b": img.clone(), "noise": impedance.impedance_targets(img)["U(0,1) noise"]}
+    res = impedance.run_impedance(img, p, seed=0, targets=targets, device="cpu", callbacks_for=spy)
+    # identical targets: the same θ at start and the same z give the same loss at step 1 (and after)
+    assert res["a"].losses[0] == res["b"].losses[0]
+    assert torch.equal(res["a"].image, res["b"].image)
+    assert all(torch.equal(u, v) for u, v in zip(starts["a"], starts["noise"]))   # θ0 shared by all targets
+    assert res["noise"].losses[0] != res["a"].losses[0]
+    # another seed draws another θ and z: the first loss changes although the target is the same
+    other = impedance.run_impedance(img, p, seed=1, targets={"a": img}, device="cpu")
+    assert other["a"].losses[0] != res["a"].losses[0]
+
+
 # --- prior samples ---------------------------------------------------------------------------
 
 def test_prior_sample_shapes_determinism_and_structure():
@@ -101,7 +125,7 @@ def test_roughness_of_noise_and_of_a_smooth_image():
 
 
 def test_prior_sample_rejects_too_small_sizes():
-    with pytest.raises(ValueError, match="stride"):
+    with pytest.raises(ValueError, match="needs at least 64x64"):
         samples.prior_sample("hourglass-5", size=32, width=8)
 
 
@@ -114,7 +138,7 @@ def test_sample_config_knobs():
 
 
 def test_render_prior_sample_is_pure():
-    from dip_lib.widgets import render_prior_sample
+    from dip_lib.view.widgets import render_prior_sample
     kw = dict(depth=3, skips=True, upsample="bilinear", seed=2, size=64, width=8)
     a, b = render_prior_sample(**kw), render_prior_sample(**kw)
     assert a.shape == (1, 3, 64, 64) and torch.equal(a, b)
@@ -126,7 +150,7 @@ def test_prior_sample_panel_rerenders_on_change():
     pytest.importorskip("ipywidgets")
     import matplotlib
     matplotlib.use("Agg")
-    from dip_lib.widgets import PriorSamplePanel, render_prior_sample
+    from dip_lib.view.widgets import PriorSamplePanel, render_prior_sample
     panel = PriorSamplePanel(size=64, width=8, depth=3)
     assert panel.renders == 1 and panel.image.shape == (1, 3, 64, 64)
     assert panel.depth.max == 5                       # 64 px: the coarsest scale keeps 2x2 pixels

@@ -45,3 +45,44 @@ def test_inputs():
     assert torch.equal(dip.make_input("image", img), img)
     with pytest.raises(ValueError, match="unknown input kind"):
         dip.make_input("fourier", img)
+
+
+# --- losses on inputs with known values ----------------------------------------------------------
+
+def test_mse_by_hand():
+    a = torch.zeros(1, 3, 8, 8)
+    assert dip.mse(a, a + 0.1).item() == pytest.approx(0.01, rel=1e-5)
+    with pytest.raises(ValueError, match="differ in shape"):
+        dip.mse(a, torch.zeros(1, 3, 4, 8))
+
+
+def test_tv_of_a_constant_image_is_zero():
+    assert dip.tv(torch.full((1, 3, 16, 16), 0.7)).item() == pytest.approx(0.0, abs=2e-4)
+
+
+@pytest.mark.parametrize("d", [0.01, 0.05])
+def test_tv_of_ramps(d):
+    idx = torch.arange(16, dtype=torch.float64)
+    horizontal = (d * idx).expand(1, 3, 16, 16)            # x[h, w] = d·w
+    vertical = horizontal.transpose(-1, -2)                 # x[h, w] = d·h
+    diagonal = horizontal + vertical                        # steps of d both ways
+    eps = 1e-8
+    assert dip.tv(horizontal).item() == pytest.approx(math.sqrt(d * d + eps), rel=1e-9)
+    assert dip.tv(vertical).item() == pytest.approx(math.sqrt(d * d + eps), rel=1e-9)
+    assert dip.tv(diagonal).item() == pytest.approx(math.sqrt(2 * d * d + eps), rel=1e-9)
+    assert dip.tv(horizontal, beta=2.0).item() == pytest.approx(d * d + eps, rel=1e-9)
+
+
+def test_tv_of_a_step_edge_counts_its_pixels():
+    x = torch.zeros(1, 1, 8, 8, dtype=torch.float64)
+    x[..., 4:] = 1.0                                        # one vertical edge of height 1
+    # differences on the 7x7 grid: the column w=3 jumps by 1 in w, 7 of 49 positions
+    assert dip.tv(x).item() == pytest.approx((7 * math.sqrt(1 + 1e-8) + 42 * 1e-4) / 49, rel=1e-9)
+
+
+def test_feature_loss_by_hand():
+    a = torch.randn(1, 64, 5, 5, generator=torch.Generator().manual_seed(0))
+    assert dip.feature_loss(a, a).item() == 0.0
+    assert dip.feature_loss(2 * a, a).item() == pytest.approx(1.0, rel=1e-6)
+    assert dip.feature_loss(torch.zeros_like(a), a).item() == pytest.approx(1.0, rel=1e-6)
+    assert dip.feature_loss(a, 2 * a).item() == pytest.approx(0.25, rel=1e-6)

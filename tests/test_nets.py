@@ -1,8 +1,10 @@
 """The generator networks: exact parameter counts, shapes, options, clear errors."""
 import pytest
 import torch
+from torch import nn
 
 import dip_lib as dip
+from dip_lib.core.nets import conv
 
 
 def test_default_network_has_the_papers_parameter_count():
@@ -10,22 +12,23 @@ def test_default_network_has_the_papers_parameter_count():
     assert dip.count_parameters(dip.build("default")) == 2_217_831
 
 
-@pytest.mark.parametrize("name", list(dip.ARCHITECTURES) + ["resnet", "unet"])
+@pytest.mark.parametrize("name", list(dip.ARCHITECTURES) + ["resnet", "unet", "deep_decoder"])
 def test_every_architecture_maps_z_to_an_image_of_the_same_size(name):
-    net = dip.build(name, width=8, seed=0)
-    s = dip.stride_of(net)
-    h, w = 2 * s if s > 1 else 16, 3 * s if s > 1 else 24
-    z = torch.rand(1, net.config.in_channels if hasattr(net, "config") else 32, h, w)
-    if name == "resnet" or name == "unet":
-        z = torch.rand(1, 32, h, w)
+    net, spec = dip.make(name, width=8, seed=0)
+    assert spec == dip.architecture(name, width=8)
+    s = spec.stride
+    h, w = max(2 * s, spec.min_side, 16), max(3 * s, spec.min_side, 24)
+    z = torch.rand(spec.code_shape(h, w))
     x = net(z)
     assert x.shape == (1, 3, h, w)
     assert 0 <= x.min() and x.max() <= 1  # sigmoid head
 
 
 def test_hourglass_variants_differ_as_named():
-    h1, h5 = dip.build("hourglass-1"), dip.build("hourglass-5")
-    assert dip.stride_of(h1) == 2 and dip.stride_of(h5) == 32
+    assert dip.architecture("hourglass-1").stride == 2 and dip.architecture("hourglass-5").stride == 32
+    assert dip.architecture("inversion").stride == 64 and dip.architecture("resnet").stride == 1
+    assert dip.architecture("deep_decoder").code_shape(64, 96) == (1, 64, 2, 3)
+    assert dip.architecture("default", in_channels=3).code_shape(64, 96) == (1, 3, 64, 96)
     assert dip.build("skip-5-nearest").config.upsample == ["nearest"] * 5
     jpeg = dip.build("jpeg").config
     assert jpeg.in_channels == 3 and list(jpeg.n_skip) == [0, 0, 0, 4, 4]
@@ -42,10 +45,41 @@ def test_downsampling_modes(mode):
         assert dip.count_parameters(net) == dip.count_parameters(plain)
 
 
-def test_no_1x1_and_zero_padding_options_change_the_network():
+def test_no_1x1_option_removes_the_1x1_up_convolutions():
     a = dip.skip(in_channels=4, n_down=[8], n_up=[8], n_skip=[0])
     b = dip.skip(in_channels=4, n_down=[8], n_up=[8], n_skip=[0], need_1x1_up=False)
     assert dip.count_parameters(a) - dip.count_parameters(b) == 8 * 8 + 8 + 2 * 8
+
+
+def _padded_convs(net):
+    return [m for m in net.modules() if isinstance(m, nn.Conv2d) and m.padding != (0, 0)]
+
+
+@pytest.mark.parametrize("pad, mode", [("reflect", "reflect"), ("zero", "zeros")])
+def test_padding_option_sets_the_padding_of_every_convolution(pad, mode):
+    nets = [dip.skip(in_channels=4, n_down=[8, 8], n_up=[8, 8], n_skip=[2, 2], pad=pad),
+            dip.build("default", width=4, pad=pad), dip.ResNet(blocks=1, width=4, pad=pad),
+            dip.UNet(widths=(4, 8), pad=pad)]
+    for net in nets:
+        convs = _padded_convs(net)
+        assert convs and {c.padding_mode for c in convs} == {mode}, type(net).__name__
+    # the paper's inversion network pads with zeros, the others reflect
+    assert {c.padding_mode for c in _padded_convs(dip.build("inversion", width=8))} == {"zeros"}
+
+
+def test_zero_and_reflect_padding_differ_at_the_border():
+    """A 3x3 box filter of a constant image: reflect padding keeps it constant, zero padding
+    darkens the border (a corner sees 4 of its 9 taps)."""
+    out = {}
+    for pad in ("reflect", "zero"):
+        c = conv(1, 1, 3, pad=pad, bias=False)
+        with torch.no_grad():
+            c.weight.fill_(1.0)
+            out[pad] = c(torch.ones(1, 1, 6, 6))[0, 0]
+    assert torch.equal(out["reflect"], torch.full((6, 6), 9.0))
+    assert out["zero"][0, 0] == 4 and out["zero"][0, 3] == 6 and out["zero"][3, 3] == 9
+    with pytest.raises(ValueError, match="pad must be 'reflect' or 'zero'"):
+        conv(1, 1, 3, pad="circular")
 
 
 def test_width_scales_the_network():
@@ -68,10 +102,19 @@ def test_bad_per_scale_list_is_a_clear_error():
 
 
 def test_image_too_small_for_the_depth_is_a_clear_error():
-    net = dip.build("default", width=8)
+    spec = dip.architecture("default", width=8)
     with pytest.raises(ValueError, match="needs at least 64x64"):
-        dip.check_input_size(net, 16, 64)
+        spec.check(16, 64)
     with pytest.raises(ValueError, match="needs at least 64x64"):
-        dip.check_input_size(net, 32, 128)
+        spec.check(32, 128)
     with pytest.raises(ValueError, match="not a multiple of 32.*crop_to_multiple"):
-        dip.check_input_size(net, 80, 64)
+        spec.check(80, 64)
+    with pytest.raises(ValueError, match="not a multiple of 32"):
+        spec.code_shape(64, 80)
+    spec.check(64, 96)   # a valid size passes
+
+
+def test_pixels_is_not_a_network():
+    assert dip.architecture("pixels").code_channels == 0
+    with pytest.raises(ValueError, match="'pixels' has no network"):
+        dip.build("pixels")

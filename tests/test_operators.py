@@ -76,6 +76,96 @@ def test_masks():
 
 def test_mask_shape_mismatch_is_a_clear_error():
     with pytest.raises(ValueError, match="must have the image's height and width"):
-        dip.masked_mse(torch.rand(1, 3, 32, 32), torch.rand(1, 3, 32, 32), torch.ones(1, 1, 16, 32))
+        dip.Mask(torch.ones(1, 1, 16, 32))(torch.rand(1, 3, 32, 32))
     with pytest.raises(ValueError, match="must have the image's height and width"):
-        dip.data_term(torch.rand(1, 3, 32, 32), mask=torch.ones(1, 1, 32, 16))
+        dip.inpainting(torch.rand(1, 3, 32, 32), torch.ones(1, 1, 32, 16))
+
+
+# --- properties every operator A must have ----------------------------------------------------
+
+H, W = 64, 96   # not square: a swapped H and W shows
+
+
+@pytest.fixture(scope="module")
+def phi():
+    from dip_lib.core.features import feature_net
+    return feature_net("alexnet", layer="conv2", pretrained=False, download=False, quiet=True)
+
+
+OPERATORS = {
+    "identity": lambda phi: dip.Identity(),
+    "jpeg10": lambda phi: dip.JPEG(10),
+    "mask": lambda phi: dip.Mask(dip.bernoulli_mask((H, W), keep=0.5, seed=3)),
+    "down2": lambda phi: dip.Downsampler(2),
+    "down4": lambda phi: dip.Downsampler(4),
+    "down8": lambda phi: dip.Downsampler(8),
+    "blur-gaussian": lambda phi: dip.Blur(dip.gaussian_kernel(2.0)),
+    "blur-motion": lambda phi: dip.Blur(dip.motion_kernel(9, 30)),
+    "features": lambda phi: dip.Features(phi, "conv2"),
+    "class-score": lambda phi: dip.ClassScore(phi, unit=7, layer="fc8"),
+}
+LINEAR = ["identity", "jpeg10", "mask", "down2", "down4", "down8", "blur-gaussian", "blur-motion"]
+EXPECTED_SHAPE = {"down2": (1, 3, H // 2, W // 2), "down4": (1, 3, H // 4, W // 4), "down8": (1, 3, H // 8, W // 8),
+                  "features": (1, 192, 7, 11), "class-score": ()}
+
+
+def _x(seed, dtype=torch.float32):
+    return torch.rand(1, 3, H, W, generator=torch.Generator().manual_seed(seed), dtype=torch.float64).to(dtype)
+
+
+@pytest.mark.parametrize("name", list(OPERATORS))
+def test_operator_output_has_exactly_its_declared_shape(name, phi):
+    op = OPERATORS[name](phi)
+    y = op(_x(0))
+    want = EXPECTED_SHAPE.get(name, (1, 3, H, W))
+    assert tuple(op.out_shape((1, 3, H, W))) == want
+    assert tuple(y.shape) == want
+    assert tuple(op.observe(_x(0)).shape) == want
+
+
+@pytest.mark.parametrize("name", LINEAR)
+@pytest.mark.parametrize("dtype, tol", [(torch.float32, 1e-5), (torch.float64, 1e-12)])
+def test_linear_operators_are_linear(name, dtype, tol, phi):
+    op = OPERATORS[name](phi)
+    assert op.linear
+    x, y, a, b = _x(1, dtype), _x(2, dtype), 0.7, -1.3
+    lhs, rhs = op(a * x + b * y), a * op(x) + b * op(y)
+    assert torch.allclose(lhs, rhs, atol=tol, rtol=0), float((lhs - rhs).abs().max())
+
+
+@pytest.mark.parametrize("name", sorted(set(OPERATORS) - set(LINEAR)))
+def test_nonlinear_operators_say_so_and_are_not_linear(name, phi):
+    op = OPERATORS[name](phi)
+    assert not op.linear
+    x, y = _x(1), _x(2)
+    assert not torch.allclose(op(x + y), op(x) + op(y), atol=1e-3)
+
+
+@pytest.mark.parametrize("name, dtype", [(n, d) for n in OPERATORS for d in (torch.float32, torch.float64)
+                                          if n in LINEAR or d == torch.float32])
+def test_output_dtype_follows_the_input(name, dtype, phi):
+    """The linear operators take float32 and float64 as they are (their kernels follow x);
+    Φ has float32 weights, so the feature operators are checked in float32 (converting
+    AlexNet's 61M weights to float64 would take seconds)."""
+    op = OPERATORS[name](phi)
+    assert op(_x(0, dtype)).dtype == dtype
+
+
+def _devices():
+    devs = ["cpu"]
+    if torch.cuda.is_available():
+        devs.append("cuda")
+    if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
+        devs.append("mps")
+    return devs
+
+
+@pytest.mark.parametrize("device", ["cpu", "cuda", "mps"])
+@pytest.mark.parametrize("name", list(OPERATORS))
+def test_output_device_follows_the_input(name, device, phi):
+    if device not in _devices():
+        pytest.skip(f"no {device} device here")
+    op = OPERATORS[name](phi).to(device)   # Problem.to(device) moves A with y
+    y = op(_x(0).to(device))
+    assert y.device.type == device
+    assert torch.allclose(y.cpu(), OPERATORS[name](phi)(_x(0)), atol=1e-4)

@@ -10,8 +10,9 @@ import json
 
 import pytest
 
-from dip_lib import reproduce as rp
-from dip_lib.paper_numbers import PAPER, PAPER_NAMES, paper_psnr, paper_name
+from dip_lib.paper import reproduce as rp
+from dip_lib.paper.numbers import PAPER, PAPER_NAMES, paper_psnr, paper_name
+import dip_lib as dip
 from dip_lib import image_set
 from markers import needs_data
 
@@ -41,16 +42,35 @@ def test_every_inpainting_image_has_its_paper_number():
 
 def test_settings_overrides():
     s = rp.resolve_settings("sr8", "paper")
-    assert (s["steps"], s["reg_noise"], s["factor"], s["restarts"], s["size"]) == (4000, 0.05, 8, 1, None)
-    assert rp.resolve_settings("sr4", "paper")["reg_noise"] == 0.03
+    assert (s["steps"], s["sigma_p"], s["factor"], s["restarts"], s["size"]) == (4000, 0.05, 8, 1, None)
+    assert rp.resolve_settings("sr4", "paper")["sigma_p"] == 0.03
+    assert rp.resolve_settings("sr4", "paper")["steps"] == 2000
     assert rp.resolve_settings("denoising", "paper")["restarts"] == 2
     assert rp.resolve_settings("denoising", "paper", restarts=3)["restarts"] == 3
+    with pytest.raises(ValueError, match="restarts"):
+        rp.resolve_settings("denoising", "paper", restarts=0)
     b = rp.resolve_settings("inpainting", "paper", image="barbara")
     assert (b["steps"], b["lr"]) == (11000, 0.001)
-    assert rp.resolve_settings("inpainting", "paper", image="boat")["steps"] == 6000
+    assert (rp.resolve_settings("inpainting", "paper", image="boat")["steps"],
+            rp.resolve_settings("inpainting", "paper", image="boat")["lr"]) == (6000, 0.01)
     assert rp.resolve_settings("sr4", "cpu")["size"] is None         # SR at native size on CPU too
     with pytest.raises(KeyError, match="denoising"):
         rp.resolve_settings("deblurring", "test")
+
+
+def test_barbara_scope_matches_the_key_reproduce_uses():
+    (name, set_name, key), = rp.table_images("inpainting", ["barbara"])
+    assert name == "Heide11/barbara.png" and set_name == "Heide11"
+    p = dip.preset("reproduce", "paper")
+    b = p.for_image("inpainting", key, "inpainting")
+    assert (b.steps, b.lr, b.arch, b.sigma_p) == (11000, 0.001, "inpainting-text", 0.03)
+    other = p.for_image("inpainting", "boat", "inpainting")
+    assert (other.steps, other.lr) == (6000, 0.01)
+    # the scope is narrower than the table: the SR tables do not see it
+    assert p.for_image("sr4", key, "sr").steps == 2000
+    # scopes apply broad to narrow: 'sr' (the task), then 'sr8'
+    s8 = p.for_image("sr8", "baby", "sr")
+    assert (s8.arch, s8.steps, s8.sigma_p) == ("sr", 4000, 0.05)
 
 
 def test_image_subsets():
@@ -103,6 +123,8 @@ def test_resume_does_not_refit(denoising, monkeypatch):
 
     monkeypatch.setattr(rp, "run_image", refit)
     again = rp.reproduce("denoising", "test", ["House"], out=out, verbose=False)
+    assert first.fitted == ["image_House256rgb"]
+    assert sorted(f.name for f in (out / "denoising").glob("*.json")) == ["image_House256rgb.json"]   # one per image
     assert again.fitted == [] and path.stat().st_mtime_ns == mtime
     assert again.rows[0] == first.rows[0]
 
@@ -155,3 +177,11 @@ def test_inpainting_table(tmp_path):
     assert row["image"] == "House" and row["paper DIP"] == 39.16
     assert row["DIP last"] > row["masked"] + 10           # far above the masked input
     assert rep.records[0]["settings"]["channels"] == 1
+
+
+def test_command_line_refuses_a_bad_device_in_one_line(tmp_path):
+    with pytest.raises(SystemExit) as e:
+        rp.main(["sr4", "--images", "baby", "--device", "tpu", "--out", str(tmp_path)])
+    msg = str(e.value.code)
+    assert msg == "error: device='tpu' is not a device: use cpu, cuda, cuda:N or mps"
+    assert not (tmp_path / "sr4").exists()            # nothing was started

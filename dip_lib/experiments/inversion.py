@@ -1,14 +1,14 @@
 """Network inversion with the deep image prior (paper Sec. 4.4, Figs. 11, 13-14).
 
-Two tasks, both one ``dip.fit`` of the paper's inversion network (``dip.build("inversion")``:
+Two problems (``dip.preimage``, ``dip.activation_maximization``), each one ``dip.solve`` of the paper's inversion network (``dip.build("inversion")``:
 depth 6, kernels 7,7,5,5,3,3, zero padding, so the image side must be a multiple of 64 and at
 least 128 — the BatchNorm of the deepest scale needs more than one pixel):
 
 - natural pre-image: θ* = argmin_θ ||Φ(f_θ(z)) − Φ(x0)||² / ||Φ(x0)||²  (what does layer Φ keep of x0?)
 - activation maximisation: θ* = argmin_θ −Φ_c(f_θ(z)), Φ_c the fc8 score of class c (pre-softmax).
 
-Φ comes from :func:`dip_lib.features.feature_net`. The TV-regularised pixel baselines
-(Mahendran & Vedaldi) are in :mod:`dip_lib.baselines` (``tv_preimage``, ``tv_activation``).
+Φ comes from :func:`dip_lib.core.features.feature_net`. The TV-regularised pixel baseline
+(Mahendran & Vedaldi) is ``dip.baselines.tv_pixels`` on the same problem.
 """
 from __future__ import annotations
 
@@ -16,37 +16,15 @@ from typing import Callable
 
 import torch
 
-from .data import default_device
-from .losses import feature_loss
-from .presets import Preset
-from .tasks import run
+from ..core.losses import feature_loss
+from ..core.operators import ClassScore
+from ..core.rng import generator
+from ..problems.problem import Problem, activation_maximization, preimage
+from ..problems.run import solve
+from ..problems.settings import Settings
 
-__all__ = ["preimage_energy", "activation_energy", "activation_scale", "preimage", "maximize_activation", "feature_error",
+__all__ = ["activation_scale", "activation_problem", "fit_preimage", "fit_activation", "feature_error",
            "class_score", "class_index", "browse", "comparison_figure"]
-
-
-def preimage_energy(phi: Callable, image: torch.Tensor, layer: str | None = None):
-    """E(x) = ||Φ(x) − Φ(x0)||² / ||Φ(x0)||² for the layer ``layer`` of Φ (x0 = ``image``)."""
-    with torch.no_grad():
-        target = phi(image, layer).detach().clone()
-
-    def energy(x):
-        return feature_loss(phi(x, layer), target)
-
-    return energy
-
-
-def activation_energy(phi: Callable, unit: int, layer: str = "fc8", scale: float = 1.0):
-    """E(x) = −Φ_c(x) / scale: minus the score of unit ``unit`` (a class for fc8) of ``layer``.
-
-    For a conv layer the channel's activation is averaged over space. ``scale`` (see
-    :func:`activation_scale`) only matters next to another term, e.g. the TV prior's λ·TV(x).
-    """
-    def energy(x):
-        a = phi(x, layer)[0, unit]
-        return -(a.mean() if a.dim() else a) / scale
-
-    return energy
 
 
 def activation_scale(phi: Callable, shape, layer: str = "fc8", seed: int = 0) -> float:
@@ -56,8 +34,7 @@ def activation_scale(phi: Callable, shape, layer: str = "fc8", seed: int = 0) ->
     trained weights (whose scores are orders of magnitude larger).
     """
     dev = next(iter(phi.parameters())).device
-    g = torch.Generator().manual_seed(seed)
-    x = torch.rand((1, 3, *tuple(shape)[-2:]), generator=g).to(dev)
+    x = torch.rand((1, 3, *tuple(shape)[-2:]), generator=generator(seed)).to(dev)
     with torch.no_grad():
         return float(phi(x, layer).std().clamp_min(1e-12))
 
@@ -73,7 +50,7 @@ def class_score(phi: Callable, x: torch.Tensor, unit: int, layer: str = "fc8") -
     """Φ_c(x), the (pre-softmax) score of class ``unit``, as a float."""
     with torch.no_grad():
         dev = next(iter(phi.parameters())).device
-        return float(-activation_energy(phi, unit, layer)(x.to(dev)))
+        return float(ClassScore(phi, unit, layer)(x.to(dev)))
 
 
 def _check_size(shape) -> None:
@@ -84,33 +61,33 @@ def _check_size(shape) -> None:
                          f"with dip.load_image(..., size=128, multiple=64)")
 
 
-def preimage(phi, image: torch.Tensor, p: Preset, layer: str | None = None, seed: int = 0, device=None,
-             **fit_kw):
+def activation_problem(phi, unit: int, shape, layer: str = "fc8") -> Problem:
+    """``dip.activation_maximization`` with the score divided by :func:`activation_scale`, so that a
+    TV weight means the same for random and for trained weights."""
+    return activation_maximization(phi, unit, shape, layer, scale=activation_scale(phi, shape, layer))
+
+
+def fit_preimage(phi, image: torch.Tensor, p: Settings, layer: str | None = None, seed: int = 0, device=None,
+                 **changes):
     """DIP pre-image of ``image`` at ``layer`` of Φ with the inversion net (settings from ``p``).
 
     Returns the :class:`~dip_lib.fit.FitResult`; ``result.losses[0]`` is the initial feature
     loss and ``result.losses[-1]`` the last one.
     """
     _check_size(image.shape)
-    device = torch.device(device) if device is not None else default_device()
-    phi = phi.to(device)
-    energy = preimage_energy(phi, image.to(device), layer)
-    return run(p, energy, image.shape[-2:], arch="inversion", seed=seed, device=device, **fit_kw)
+    return solve(preimage(phi, image, layer), p, seed=seed, device=device, **changes)
 
 
-def maximize_activation(phi, unit: int, p: Preset, shape=None, layer: str = "fc8", seed: int = 0, device=None,
-                        **fit_kw):
+def fit_activation(phi, unit: int, p: Settings, shape=None, layer: str = "fc8", seed: int = 0, device=None,
+                   **changes):
     """DIP activation maximisation: an image f_θ*(z) that makes unit ``unit`` of ``layer`` large.
 
     The energy is −Φ_c(x)/s (s = :func:`activation_scale`), so ``result.losses`` are minus the
     score in units of s; use :func:`class_score` for the raw score.
     """
-    device = torch.device(device) if device is not None else default_device()
-    phi = phi.to(device)
     shape = shape or (p.size, p.size)
     _check_size(shape)
-    energy = activation_energy(phi, unit, layer, activation_scale(phi, shape, layer))
-    return run(p, energy, shape, arch="inversion", seed=seed, device=device, **fit_kw)
+    return solve(activation_problem(phi, unit, shape, layer), p, seed=seed, device=device, **changes)
 
 
 def class_index(name: str, classes: dict[int, str]) -> int:
@@ -146,7 +123,7 @@ def comparison_figure(rows: dict[str, dict[str, torch.Tensor]], image: torch.Ten
     (the original x0), if given, is drawn in an extra first column.
     """
     import matplotlib.pyplot as plt
-    from .viz import _img
+    from ..view.viz import _img
     cols = list(next(iter(rows.values())))
     extra = image is not None
     fig, axes = plt.subplots(len(rows), len(cols) + extra, squeeze=False,

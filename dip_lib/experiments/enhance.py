@@ -5,7 +5,7 @@ the coarse structure first and the fine details last. Stopping at step t gives a
 image x_c(t); the fine details are x_f = x0 − x_c and the enhanced image boosts them:
 x_e = x0 + k·x_f (k = 1 in the paper's figure).
 
-    result, coarse = fit_coarse(x0, p, stops=(100, 300, 800))   # {step: x_c} via tasks.Snapshots
+    result, coarse = fit_coarse(x0, p, stops=(100, 300, 800))   # {step: x_c} via dip.Snapshots
     layers = decompose(x0, coarse)                               # {step: Layers(coarse, fine, enhanced)}
 """
 from __future__ import annotations
@@ -15,9 +15,11 @@ from typing import Iterable, Mapping, NamedTuple
 import torch
 import torch.nn.functional as F
 
-from .tasks import Snapshots, snapshot_every
+from ..core.callbacks import Snapshots, snapshot_every
+from ..problems.problem import enhancement
+from ..problems.run import solve
 
-__all__ = ["Snapshots", "Layers", "decompose", "high_frequency_energy", "fit_coarse",  # Snapshots: from tasks
+__all__ = ["Layers", "decompose", "high_frequency_energy", "fit_coarse",
            "noise_sigma", "edge_correlation", "lowpass_psnr"]
 
 
@@ -60,24 +62,16 @@ def high_frequency_energy(x: torch.Tensor) -> float:
     return float(y.pow(2).mean())
 
 
-def fit_coarse(x0: torch.Tensor, p, stops: Iterable[int] | None = None, **kw):
+def fit_coarse(x0: torch.Tensor, p, stops: Iterable[int] | None = None, callbacks=(), **kw):
     """Fit f_θ(z) to the clean x0 and return (FitResult, {step: x_c}) with x_c the outputs at ``stops``.
 
     ``stops`` defaults to ``p.stops``; the fit runs to the last stop, checking every step that
-    divides all stops. Other keywords go to :func:`dip_lib.tasks.run` (arch, seed, callbacks...).
+    divides all stops. Other keywords go to :func:`dip_lib.solve` (arch, seed, settings changes).
     """
-    from .data import default_device
-    from .losses import data_term
-    from .tasks import run
-
     stops = sorted(stops if stops is not None else p.stops)
     snaps = Snapshots(stops)
-    every = snapshot_every(stops, p.every)
-    device = kw.get("device") or default_device()
-    y = x0.to(device)
-    kw = {"ema": None, "reg_noise": 0.0, "every": every, "steps": stops[-1], **kw}
-    kw["callbacks"] = [snaps, *kw.get("callbacks", [])]
-    result = run(p, data_term(y), y.shape[-2:], target=x0, out_channels=y.shape[1], **kw)
+    kw = {"ema": None, "sigma_p": 0.0, "every": snapshot_every(stops, p.every), "steps": stops[-1], **kw}
+    result = solve(enhancement(x0), p, callbacks=[snaps, *callbacks], **kw)
     return result, snaps.images
 
 
@@ -86,7 +80,7 @@ def fit_coarse(x0: torch.Tensor, p, stops: Iterable[int] | None = None, **kw):
 def noise_sigma(x: torch.Tensor) -> float:
     """Estimated std of Gaussian noise in x (wavelet MAD, scikit-image), on the [0, 1] scale."""
     from skimage.restoration import estimate_sigma
-    from .metrics import to_numpy
+    from ..core.metrics import to_numpy
     return float(estimate_sigma(to_numpy(x), channel_axis=-1, average_sigmas=True))
 
 
@@ -104,6 +98,6 @@ def edge_correlation(x: torch.Tensor, ref: torch.Tensor) -> float:
 
 def lowpass_psnr(x: torch.Tensor, ref: torch.Tensor, radius: int = 4) -> float:
     """PSNR between box-filtered x and ref: do they share colours and lighting (ignoring detail/noise)?"""
-    from .baselines import box_filter
-    from .metrics import psnr
+    from ..problems.baselines import box_filter
+    from ..core.metrics import psnr
     return psnr(box_filter(x.detach().float().cpu(), radius), box_filter(ref.detach().float().cpu(), radius))

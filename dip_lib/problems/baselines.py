@@ -8,7 +8,9 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from .metrics import to_numpy
+from ..core.metrics import to_numpy
+from ..core.rng import generator
+from .run import solve
 
 __all__ = ["bicubic", "nlm", "tv_denoise", "cbm3d", "MissingOptionalDependency"]
 
@@ -117,102 +119,92 @@ def guided_filter(guide: torch.Tensor, src: torch.Tensor, radius: int = 8, eps: 
 __all__ += ["pixels_sr"]
 
 
-def pixels_sr(low: torch.Tensor, factor: int, steps: int = 1000, tv_weight: float = 0.0, lr: float = 0.01,
-              init: str = "bicubic", target: torch.Tensor | None = None, device=None, **fit_kw):
-    """SR by fitting the pixels themselves: θ = x, E = ||d(x) − y||² + λ·TV(x), with ``dip.fit``.
+def pixels_sr(problem, settings, tv_weight: float = 0.0, init: str = "bicubic", **changes):
+    """SR by fitting the pixels themselves (θ = x, ``arch='pixels'``): E = ||d(x) − y||² + λ·TV(x).
 
     ``tv_weight=0`` is the paper's "no prior" result (only the data term: nothing controls the
     frequencies the Lanczos downsampler d removes), ``tv_weight>0`` its "TV prior". ``init`` is
-    'bicubic' (start from the bicubic upsampling) or 'gray' (a constant 0.5 image).
-    Returns the :class:`~dip_lib.fit.FitResult` (its ``image`` is the estimate).
+    'bicubic' (start from the bicubic upsampling of y) or 'gray' (a constant 0.5 image).
+    ``problem`` is a ``dip.super_resolution`` problem; returns the ``FitResult``.
     """
-    from functools import partial
-
-    from .data import default_device
-    from .fit import fit
-    from .losses import data_term
-    from .metrics import psnr_sr
-    from .nets import PixelImage
-    from .operators import Downsampler
-
     if init not in ("bicubic", "gray"):
         raise ValueError(f"init must be 'bicubic' or 'gray', not {init!r}")
-    device = torch.device(device) if device is not None else default_device()
-    y = low.detach().to(device)
-    shape = (1, y.shape[1], y.shape[-2] * factor, y.shape[-1] * factor)
-    start = bicubic(low.detach().cpu(), factor) if init == "bicubic" else None
-    net = PixelImage(shape, init=start)
-    op = Downsampler(factor, y.shape[1]).to(device)
-    kw = dict(reg_noise=0.0, ema=None, every=max(1, steps // 20), seed=0,
-              metric=partial(psnr_sr, factor=factor))
-    kw.update(fit_kw)
-    z = torch.zeros(shape, device=device)  # ignored by PixelImage; gives fit the output size
-    return fit(net, z, data_term(y, op, tv_weight=tv_weight), steps=steps, lr=lr, target=target, **kw)
+    start = bicubic(problem.observation, problem.operator.factor) if init == "bicubic" else None
+    kw = dict(sigma_p=0.0, ema=None, every=max(1, settings.steps // 20))
+    kw.update(changes)
+    return solve(problem, settings, arch="pixels", init=start, tv_weight=tv_weight, **kw)
 
 
 # --- network inversion baselines: TV-regularised pixels (Mahendran & Vedaldi; notebooks 09, 10) ---
 
-__all__ += ["tv_pixels", "tv_preimage", "tv_activation"]
+__all__ += ["tv_pixels"]
 
 
-def tv_pixels(energy, shape, tv_weight: float = 2.0, beta: float = 2.0, steps: int = 200, lr: float = 0.05,
-              init: torch.Tensor | None = None, noise: float = 0.05, seed: int = 0, device=None, **fit_kw):
-    """Optimise the pixels x themselves (``dip.PixelImage``) for E(x) + λ·TV_β(x), with ``dip.fit``.
+def tv_pixels(problem, settings, tv_weight: float = 2.0, beta: float = 2.0, noise: float = 0.05, seed: int = 0,
+              init: torch.Tensor | None = None, **changes):
+    """Optimise the pixels x themselves (``arch='pixels'``) for E(x) + λ·TV_β(x).
 
     The "TV prior" of Mahendran & Vedaldi (2015): no network, only a smoothness term
     TV_β(x) = mean (|∂x/∂h|² + |∂x/∂w|²)^(β/2) (β=2 by default, as they use for pre-images).
-    ``shape`` is 1xCxHxW or (H, W); x starts at ``init`` or at grey 0.5 plus uniform noise of
-    amplitude ``noise`` (seeded). Returns the :class:`~dip_lib.fit.FitResult`.
+    x starts at ``init`` when given (e.g. the blurred observation for deblurring), else at grey
+    0.5 plus uniform noise of amplitude ``noise`` (seeded). ``changes`` set steps, lr, ... for
+    this call. Returns the ``FitResult``.
     """
-    from .data import default_device
-    from .fit import fit
-    from .losses import tv
-    from .nets import PixelImage
-
-    device = torch.device(device) if device is not None else default_device()
-    shape = tuple(shape) if len(shape) == 4 else (1, 3, *shape)
     if init is None:
-        g = torch.Generator().manual_seed(seed)
-        init = 0.5 + noise * (torch.rand(shape, generator=g) - 0.5)
-    net = PixelImage(shape, init=init)
-
-    def total(x):
-        return energy(x) + tv_weight * tv(x, beta) if tv_weight else energy(x)
-
-    kw = dict(reg_noise=0.0, ema=None, every=max(1, steps // 20), seed=seed)
-    kw.update(fit_kw)
-    z = torch.zeros(shape, device=device)  # ignored by PixelImage; gives fit the output size
-    return fit(net, z, total, steps=steps, lr=lr, **kw)
+        init = 0.5 + noise * (torch.rand(problem.x_shape, generator=generator(seed)) - 0.5)
+    elif tuple(init.shape) != tuple(problem.x_shape):
+        raise ValueError(f"init has shape {tuple(init.shape)}, the problem's x has {tuple(problem.x_shape)}")
+    kw = dict(sigma_p=0.0, ema=None)
+    kw.update(changes)
+    kw.setdefault("every", max(1, kw.get("steps", settings.steps) // 20))
+    return solve(problem, settings, arch="pixels", init=init, tv_weight=tv_weight, tv_beta=beta, seed=seed, **kw)
 
 
-def tv_preimage(phi, image: torch.Tensor, layer: str | None = None, tv_weight: float = 2.0, beta: float = 2.0,
-                steps: int = 200, lr: float = 0.05, device=None, **kw):
-    """TV pre-image: argmin_x ||Φ(x) − Φ(x0)||²/||Φ(x0)||² + λ·TV_β(x) over the pixels x.
+# --- deblurring baselines (notebook 12) ---------------------------------------------------------
 
-    ``phi`` is a feature function (``dip.feature_net``) called as ``phi(x, layer)``.
-    ``result.losses`` include the TV term; use ``dip.inversion.feature_error`` for Φ alone.
+__all__ += ["richardson_lucy", "wiener"]
+
+
+def _deconvolve_channels(problem, deconvolve) -> torch.Tensor:
+    """Apply ``deconvolve(channel, psf)`` to each channel of a deblurring problem's observation.
+
+    The image is reflect-padded by the kernel size first (the ``dip.Blur`` operator pads with
+    reflection, scikit-image's deconvolutions assume zeros or a periodic image) and cropped after.
     """
-    from .data import default_device
-    from .inversion import preimage_energy
+    if problem.name != "deblurring" or not hasattr(problem.operator, "kernel"):
+        raise ValueError(f"expected a dip.deblurring problem, got a {problem.name!r} problem")
+    y = problem.observation
+    psf = problem.operator.kernel.detach().cpu().double().numpy()
+    kh, kw = psf.shape
+    a = to_numpy(y).astype(np.float64)
+    out = []
+    for c in range(a.shape[2]):
+        padded = np.pad(a[..., c], ((kh, kh), (kw, kw)), mode="reflect")
+        out.append(deconvolve(padded, psf)[kh:kh + a.shape[0], kw:kw + a.shape[1]])
+    return _to_tensor(np.stack(out, -1), y)
 
-    device = torch.device(device) if device is not None else default_device()
-    phi = phi.to(device)
-    energy = preimage_energy(phi, image.to(device), layer)
-    return tv_pixels(energy, image.shape, tv_weight, beta, steps, lr, device=device, **kw)
 
+def richardson_lucy(problem, iterations: int = 30) -> torch.Tensor:
+    """Richardson-Lucy deconvolution (scikit-image), per channel, with the problem's kernel.
 
-def tv_activation(phi, unit: int, shape, layer: str = "fc8", tv_weight: float = 2.0, beta: float = 2.0,
-                  steps: int = 200, lr: float = 0.05, device=None, **kw):
-    """TV activation maximisation: argmin_x −Φ_c(x)/s + λ·TV_β(x) over the pixels x in [0, 1].
-
-    s = ``dip.inversion.activation_scale`` (the spread of Φ's scores on a noise image), so that
-    λ weighs the same for random and for trained weights.
+    The classical iterative maximum-likelihood deblurring for Poisson noise: x ← x · kᵀ*(y / k*x).
+    More iterations sharpen more but amplify the noise (it has no prior; stopping early is its
+    regulariser). ``problem`` is a ``dip.deblurring`` problem; returns 1xCxHxW in [0, 1].
     """
-    from .data import default_device
-    from .inversion import activation_energy, activation_scale
+    if isinstance(iterations, bool) or int(iterations) != iterations or iterations < 1:
+        raise ValueError(f"iterations must be a positive whole number, got {iterations!r}")
+    from skimage.restoration import richardson_lucy as rl
+    return _deconvolve_channels(problem, lambda ch, psf: rl(ch, psf, num_iter=int(iterations), clip=True))
 
-    device = torch.device(device) if device is not None else default_device()
-    phi = phi.to(device)
-    scale = activation_scale(phi, tuple(shape)[-2:], layer)
-    return tv_pixels(activation_energy(phi, unit, layer, scale), shape, tv_weight, beta, steps, lr, device=device,
-                     **kw)
+
+def wiener(problem, balance: float = 0.01) -> torch.Tensor:
+    """Wiener (Tikhonov-Laplacian) deconvolution (scikit-image), per channel, with the problem's kernel.
+
+    x̂ = argmin ||k*x − y||² + balance·||Δx||², solved in the Fourier domain: larger ``balance``
+    gives smoother, less noisy results. ``problem`` is a ``dip.deblurring`` problem; returns
+    1xCxHxW in [0, 1].
+    """
+    if not balance > 0:
+        raise ValueError(f"balance must be positive, got {balance!r}")
+    from skimage.restoration import wiener as wn
+    return _deconvolve_channels(problem, lambda ch, psf: wn(ch, psf, balance=float(balance), clip=True))

@@ -1,11 +1,11 @@
 """Architecture ablations: which parts of f_θ make the prior? (notebook 11, the exercises).
 
 One ablation = one hourglass configuration (:class:`Ablation`) fitted to one problem
-(:class:`AblationTask`, denoising or inpainting) with ``dip.fit``. :func:`sweep` runs a grid
+(:func:`ablation_problem`: denoising or inpainting, a ``dip.Problem``) with ``dip.solve``. :func:`sweep` runs a grid
 of configurations without widgets and returns a :class:`Table` (rows of plain dicts with a
 markdown rendering, plus each run's history for PSNR-vs-iteration plots). Runs are cached
-per (problem, configuration), so asking again for a configuration is instant; the widget
-panel in ``dip_lib.widgets`` shares the same cache.
+per (problem fingerprint, configuration, code depth, check interval), so asking again for a
+configuration is instant; the widget panel in ``dip_lib.view.widgets`` shares the same cache.
 
 The knobs and how they map onto :class:`~dip_lib.nets.SkipConfig` (``depth`` scales):
 
@@ -22,6 +22,11 @@ width         filters per scale (the paper: 128)
 input         the code z: 'noise' (``input_depth`` channels of U(0, 1/10)) or 'meshgrid'
 lr, sigma_p   Adam's learning rate and σ_p, the std of the perturbation of z at each step
 steps         number of Adam steps
+network       'hourglass' (the knobs above) or 'deep_decoder': the Deep Decoder of Heckel & Hand
+              (ICLR 2019, ``dip.build("deep_decoder")``): 6 layers of 1x1 convolutions, bilinear
+              upsampling and channel normalisation, ``width`` channels (their default: 64), a
+              fixed noise code and no perturbation of z (σ_p = 0, as they fit it). depth, skip,
+              skip_width and upsample do not apply to it and are set to fixed values.
 ============  ==========================================================================
 """
 from __future__ import annotations
@@ -29,28 +34,35 @@ from __future__ import annotations
 import itertools
 import math
 from dataclasses import dataclass, replace, fields
-from typing import Iterable, Mapping, Sequence
+from typing import Iterable, Sequence
 
 import torch
 
-from .data import load_image, default_device
-from .fit import fit
-from .inputs import make_input
-from .losses import data_term
-from .metrics import psnr
-from .nets import SkipConfig, skip as _skip, count_parameters
-from .operators import gaussian_noise, bernoulli_mask
+from ..core.data import load_image
+from ..core.nets import SkipConfig, build, count_parameters
+from ..core.operators import bernoulli_mask
+from ..problems.problem import Problem, denoising, inpainting
+from ..problems.run import solve
+from ..problems.settings import Settings
 
-__all__ = ["Ablation", "AblationTask", "ablation_task", "Run", "run_ablation", "sweep", "grid", "Table",
-           "Cache", "CACHE", "SKIP_MODES", "TASKS"]
+__all__ = ["Ablation", "ablation_problem", "input_psnr", "Run", "run_ablation", "sweep", "grid", "Table",
+           "Cache", "CACHE", "SKIP_MODES", "TASKS", "NETWORKS"]
 
 SKIP_MODES = ("none", "1x1", "full")
 TASKS = ("denoising", "inpainting")
+NETWORKS = ("hourglass", "deep_decoder")
+DEEP_DECODER_LAYERS = 6   # dip.DeepDecoder's default: 5 bilinear x2 upsamplings
 
 
 @dataclass(frozen=True)
 class Ablation:
-    """One hourglass configuration plus its optimisation settings (hashable: a cache key)."""
+    """One network configuration plus its optimisation settings (hashable: a cache key).
+
+    ``network='deep_decoder'`` fits the Deep Decoder with ``width`` channels instead of the
+    hourglass; its configuration is stored with σ_p = 0 (Heckel & Hand do not perturb z) and
+    the hourglass-only knobs at fixed values, so the label, the table row and the cache key
+    say what was fitted.
+    """
     depth: int = 5
     skip: str = "1x1"
     skip_width: int = 4
@@ -61,8 +73,19 @@ class Ablation:
     sigma_p: float = 1 / 30
     steps: int = 300
     seed: int = 0
+    network: str = "hourglass"
 
     def __post_init__(self):
+        if self.network not in NETWORKS:
+            raise ValueError(f"network must be one of {', '.join(NETWORKS)}, not {self.network!r}")
+        if self.network == "deep_decoder":
+            if self.input != "noise":
+                raise ValueError(f"the Deep Decoder starts from a noise code z (width x H/32 x W/32), "
+                                 f"not input={self.input!r}")
+            # knobs the Deep Decoder does not have: fixed, so equal fits are equal configurations
+            for name, value in dict(depth=DEEP_DECODER_LAYERS - 1, skip="none", skip_width=4,
+                                    upsample="bilinear", sigma_p=0.0).items():
+                object.__setattr__(self, name, value)
         if not 1 <= self.depth <= 8:
             raise ValueError(f"depth must be between 1 and 8 scales, got {self.depth}")
         if self.skip not in SKIP_MODES:
@@ -73,11 +96,17 @@ class Ablation:
             raise ValueError(f"input must be 'noise' or 'meshgrid', not {self.input!r}")
         if self.width < 1 or self.skip_width < 1 or self.steps < 1:
             raise ValueError("width, skip_width and steps must be positive")
+        if not (self.lr > 0) or not (self.sigma_p >= 0):
+            raise ValueError(f"lr must be positive and sigma_p >= 0, got lr={self.lr!r}, sigma_p={self.sigma_p!r}")
 
     @classmethod
-    def from_preset(cls, p: Mapping, **changes) -> "Ablation":
-        """Width, lr, σ_p and steps from a preset (``dip.preset('ablation')``); ``changes`` on top."""
-        kw = dict(width=p["width"] or 128, lr=p["lr"], sigma_p=p["reg_noise"], steps=p["steps"])
+    def from_preset(cls, p: Settings, **changes) -> "Ablation":
+        """Width, lr, σ_p and steps from a preset (``dip.preset('ablation')``); ``changes`` on top.
+
+        With ``network='deep_decoder'`` the width defaults to the Deep Decoder's 64 channels.
+        """
+        dd = changes.get("network") == "deep_decoder"
+        kw = dict(width=64 if dd else (p.width or 128), lr=p.lr, sigma_p=p.sigma_p, steps=p.steps)
         kw.update(changes)
         return cls(**kw)
 
@@ -89,57 +118,50 @@ class Ablation:
         """A short unique name for legends: 'd3 1x1·4 bilinear w16 noise lr0.02 σp0.033 300it'."""
         sk = {"none": "no skip", "1x1": f"1x1·{self.skip_width}", "full": "full skip"}[self.skip]
         seed = f" seed{self.seed}" if self.seed else ""
+        if self.network == "deep_decoder":
+            return (f"deep decoder {DEEP_DECODER_LAYERS}x{self.width} {self.input} lr{self.lr:g} "
+                    f"σp{self.sigma_p:.2g} {self.steps}it{seed}")
         return (f"d{self.depth} {sk} {self.upsample} w{self.width} {self.input} lr{self.lr:g} "
                 f"σp{self.sigma_p:.2g} {self.steps}it{seed}")
 
     @property
     def min_size(self) -> int:
-        """Smallest image side this network accepts: the bottleneck must keep 2x2 pixels
-        (BatchNorm needs more than one value per channel)."""
+        """Smallest image side this network accepts: the bottleneck (the Deep Decoder's code)
+        must keep 2x2 pixels (BatchNorm needs more than one value per channel)."""
         return 2 ** (self.depth + 1)
 
     def skip_config(self, in_channels: int, out_channels: int = 3) -> SkipConfig:
         """The :class:`SkipConfig` of this ablation (see the module docstring for the mapping)."""
+        if self.network != "hourglass":
+            raise ValueError(f"the {self.network} is not an hourglass: it has no SkipConfig (use .arch())")
         n, d = self.width, self.depth
         n_skip, k_skip = {"none": (0, 1), "1x1": (self.skip_width, 1), "full": (n, 3)}[self.skip]
         return SkipConfig(in_channels=in_channels, out_channels=out_channels, n_down=[n] * d, n_up=[n] * d,
                           n_skip=[n_skip] * d, k_skip=k_skip, upsample=self.upsample)
 
-    def build(self, in_channels: int, out_channels: int = 3) -> torch.nn.Module:
-        """f_θ, initialised from ``seed``."""
-        torch.manual_seed(self.seed)
-        return _skip(self.skip_config(in_channels, out_channels))
+    def arch(self, in_channels: int, out_channels: int = 3) -> SkipConfig | str:
+        """What ``dip.solve`` builds: the hourglass's :class:`SkipConfig` or 'deep_decoder'."""
+        if self.network == "deep_decoder":
+            return "deep_decoder"
+        return self.skip_config(in_channels, out_channels)
 
-    def code(self, shape, channels: int = 32) -> torch.Tensor:
-        """The code z for an (H, W) output."""
-        return make_input(self.input, tuple(shape), channels=channels, seed=self.seed)
+    def build(self, in_channels: int = 32, out_channels: int = 3, seed: int = 0):
+        """The network f_θ itself (for counting parameters; ``in_channels``: the code depth of
+        the hourglass, ignored by the Deep Decoder, whose code has ``width`` channels)."""
+        width = self.width if self.network == "deep_decoder" else None
+        return build(self.arch(in_channels, out_channels), in_channels=None if width else in_channels,
+                     out_channels=out_channels, width=width, seed=seed)
 
-
-@dataclass
-class AblationTask:
-    """The problem every configuration is fitted to: y (observed), x0 (clean), mask (inpainting)."""
-    name: str
-    clean: torch.Tensor
-    observed: torch.Tensor
-    mask: torch.Tensor | None
-    key: tuple
-    input_depth: int = 32
-
-    @property
-    def input_psnr(self) -> float:
-        """PSNR of the observation y against x0 (the baseline every fit should beat)."""
-        return psnr(self.observed, self.clean)
-
-    def energy(self, device=None):
-        """E(x) = ||x − y||² (denoising) or ||(x − y) ⊙ m||² (inpainting)."""
-        y = self.observed.to(device) if device is not None else self.observed
-        m = None if self.mask is None else self.mask.to(y.device)
-        return data_term(y * m if m is not None else y, mask=m)
+    def settings(self, base: Settings) -> Settings:
+        """``base`` with this configuration's code z, lr, σ_p and steps (EMA 0.99; for the Deep
+        Decoder also its channel count, which ``dip.solve`` reads from ``width``)."""
+        s = base.replace(input=self.input, lr=self.lr, sigma_p=self.sigma_p, steps=self.steps, ema=0.99)
+        return s.replace(width=self.width) if self.network == "deep_decoder" else s
 
 
-def ablation_task(task: str = "denoising", image: str = "F16", size: int | None = 64, sigma: float = 25,
-                  keep: float = 0.5, seed: int = 0, input_depth: int = 32, multiple: int = 32) -> AblationTask:
-    """Load ``image``, degrade it and return the :class:`AblationTask`.
+def ablation_problem(task: str = "denoising", image: str = "F16", size: int | None = 64, sigma: float = 25,
+                     keep: float = 0.5, seed: int = 0, multiple: int = 32) -> Problem:
+    """Load ``image`` and make the problem every configuration is fitted to.
 
     denoising: y = x0 + n, n ~ N(0, σ²) with ``sigma`` on the 0-255 scale;
     inpainting: y = x0 ⊙ m, a Bernoulli mask m keeping a fraction ``keep`` of the pixels.
@@ -148,13 +170,13 @@ def ablation_task(task: str = "denoising", image: str = "F16", size: int | None 
         raise ValueError(f"task must be one of {', '.join(TASKS)}, not {task!r}")
     clean = load_image(image, size=size, multiple=multiple, verbose=False)
     if task == "denoising":
-        observed, mask = gaussian_noise(clean, sigma / 255, seed=seed), None
-        key = (task, image, tuple(clean.shape), float(sigma), seed)
-    else:
-        mask = bernoulli_mask(clean, keep=keep, seed=seed)
-        observed = clean * mask
-        key = (task, image, tuple(clean.shape), float(keep), seed)
-    return AblationTask(task, clean, observed, mask, key, input_depth)
+        return denoising(clean, sigma=sigma, seed=seed)
+    return inpainting(clean, bernoulli_mask(clean, keep=keep, seed=seed))
+
+
+def input_psnr(problem: Problem) -> float:
+    """PSNR of the observation y against x0: the baseline every fit should beat."""
+    return problem.score(problem.observation)
 
 
 @dataclass
@@ -168,16 +190,21 @@ class Run:
 
 
 class Cache:
-    """Finished runs keyed by (task key, configuration): revisiting a configuration is instant."""
+    """Finished runs keyed by what the fit really used: the problem's fingerprint (its operator,
+    y and x0), the configuration, the code depth and the check interval."""
 
     def __init__(self):
         self._runs: dict = {}
 
-    def get(self, task: AblationTask, cfg: Ablation) -> Run | None:
-        return self._runs.get((task.key, cfg))
+    @staticmethod
+    def key(problem: Problem, cfg: Ablation, base: Settings, every: int) -> tuple:
+        return (problem.fingerprint(), cfg, base.input_depth, int(every))
 
-    def put(self, task: AblationTask, run: Run) -> None:
-        self._runs[(task.key, run.config)] = run
+    def get(self, key: tuple) -> Run | None:
+        return self._runs.get(key)
+
+    def put(self, key: tuple, run: Run) -> None:
+        self._runs[key] = run
 
     def clear(self) -> None:
         self._runs.clear()
@@ -185,41 +212,54 @@ class Cache:
     def __len__(self):
         return len(self._runs)
 
-    def __contains__(self, item):
-        return item in self._runs
+    def __contains__(self, key):
+        return key in self._runs
 
 
 CACHE = Cache()  # shared by dip.sweep and the widget panel unless a cache is passed
 
 
-def run_ablation(cfg: Ablation, task: AblationTask, callbacks: Iterable = (), cache: Cache | None = CACHE,
-                 device=None, every: int = 25, progress: bool | str = False) -> Run:
-    """Fit configuration ``cfg`` to ``task`` with ``dip.fit`` (or return the cached run)."""
+def run_ablation(cfg: Ablation, problem: Problem, callbacks: Iterable = (), cache: Cache | None = CACHE,
+                 device=None, every: int | None = None, progress: bool | str = False,
+                 base: Settings | None = None) -> Run:
+    """Fit configuration ``cfg`` to ``problem`` with ``dip.solve`` (or return the cached run).
+
+    ``base`` gives what the configuration does not set (the code depth; default: ``Settings()``);
+    ``every``: steps between PSNR checks (default ``base.every``, 25 without a ``base``).
+    """
+    if every is None:
+        every = base.every if base is not None else 25
+    base = base if base is not None else Settings()
+    every = min(every, cfg.steps)
+    key = Cache.key(problem, cfg, base, every)
     if cache is not None:
-        hit = cache.get(task, cfg)
+        hit = cache.get(key)
         if hit is not None:
             return Run(hit.config, dict(hit.row, cached=True), hit.history, hit.image, hit.ema_image)
-    h, w = task.clean.shape[-2:]
+    h, w = problem.size
+    if cfg.network == "deep_decoder" and min(h, w) < cfg.min_size:
+        raise ValueError(f"the Deep Decoder upsamples its code {cfg.depth} times and needs at least "
+                         f"{cfg.min_size}x{cfg.min_size} pixels; the image is {h}x{w}")
     if min(h, w) < cfg.min_size:
         raise ValueError(f"depth {cfg.depth} halves the image {cfg.depth} times and needs at least "
                          f"{cfg.min_size}x{cfg.min_size} pixels (2x2 at the bottleneck); the image is {h}x{w}: "
                          f"use depth <= {int(math.log2(min(h, w))) - 1} or a larger image.")
-    device = torch.device(device) if device is not None else default_device()
-    z = cfg.code((h, w), channels=task.input_depth).to(device)
-    net = cfg.build(z.shape[1], task.clean.shape[1])
-    res = fit(net, z, task.energy(device), steps=cfg.steps, lr=cfg.lr, reg_noise=cfg.sigma_p, ema=0.99,
-              every=min(every, cfg.steps), target=task.clean, callbacks=callbacks, progress=progress,
-              seed=cfg.seed)
+    arch = cfg.arch(base.input_depth if cfg.input == "noise" else 2, problem.channels)
+    res = solve(problem, cfg.settings(base), arch=arch, seed=cfg.seed, device=device, callbacks=callbacks,
+                progress=progress, every=every)
     hist = res.history
-    row = dict(task=task.name, depth=cfg.depth, skip=cfg.skip if cfg.skip != "1x1" else f"1x1·{cfg.skip_width}",
+    gain = res.final_psnr - input_psnr(problem)
+    hourglass = cfg.network == "hourglass"
+    row = dict(task=problem.name, network="hourglass" if hourglass else "deep decoder",
+               depth=cfg.depth if hourglass else None,
+               skip=(cfg.skip if cfg.skip != "1x1" else f"1x1·{cfg.skip_width}") if hourglass else None,
                upsample=cfg.upsample, width=cfg.width, input=cfg.input, lr=cfg.lr, sigma_p=round(cfg.sigma_p, 4),
-               steps=cfg.steps, params=count_parameters(net), loss=hist["loss"][-1], psnr=res.final_psnr,
+               steps=cfg.steps, params=count_parameters(res.net), loss=hist["loss"][-1], psnr=res.final_psnr,
                psnr_ema=hist["psnr_ema"][-1] if hist["psnr_ema"] else None, best_psnr=res.best_psnr,
-               best_step=res.best_step, gain=res.final_psnr - task.input_psnr, seconds=round(res.seconds, 1),
-               cached=False)
+               best_step=res.best_step, gain=gain, seconds=round(res.seconds, 1), cached=False)
     run = Run(cfg, row, {k: list(v) for k, v in hist.items()}, res.image, res.ema_image)
     if cache is not None:
-        cache.put(task, run)
+        cache.put(key, run)
     return run
 
 
@@ -237,9 +277,10 @@ def grid(base: Ablation, **axes: Sequence) -> list[Ablation]:
     return [replace(base, **dict(zip(keys, combo))) for combo in itertools.product(*values)]
 
 
-def sweep(task: AblationTask, configs: Sequence[Ablation] | Ablation | None = None, *, cache: Cache | None = CACHE,
-          device=None, progress: bool = False, verbose: bool = False, **axes) -> "Table":
-    """Run a grid of configurations on ``task`` without widgets and return a :class:`Table`.
+def sweep(problem: Problem, configs: Sequence[Ablation] | Ablation | None = None, *, cache: Cache | None = CACHE,
+          device=None, progress: bool = False, verbose: bool = False, base: Settings | None = None,
+          **axes) -> "Table":
+    """Run a grid of configurations on ``problem`` without widgets and return a :class:`Table`.
 
     Either pass ``configs`` (a list of :class:`Ablation`) or a base configuration and the axes
     to vary: ``dip.sweep(task, base, depth=[1, 3, 5], skip=["none", "1x1"])``. Finished runs are
@@ -253,7 +294,7 @@ def sweep(task: AblationTask, configs: Sequence[Ablation] | Ablation | None = No
         raise ValueError("give either a list of configurations or a base configuration with axes, not both")
     table = Table()
     for cfg in configs:
-        run = run_ablation(cfg, task, cache=cache, device=device,
+        run = run_ablation(cfg, problem, cache=cache, device=device, base=base,
                            progress=cfg.label if progress else False)
         table.add(run)
         if verbose:
@@ -284,7 +325,7 @@ class Table:
     ``table.rows`` are dicts; ``table.runs`` the matching :class:`Run` objects (histories,
     images); ``table.histories()`` maps labels to histories for ``dip.plot_history``.
     """
-    DEFAULT_COLUMNS = ("task", "depth", "skip", "upsample", "width", "input", "lr", "sigma_p", "steps", "params",
+    DEFAULT_COLUMNS = ("task", "network", "depth", "skip", "upsample", "width", "input", "lr", "sigma_p", "steps", "params",
                        "loss", "psnr", "psnr_ema", "best_psnr", "best_step", "seconds")
 
     def __init__(self, runs: Iterable[Run] = ()):
@@ -340,6 +381,8 @@ class Table:
 
     def _columns(self, columns):
         cols = list(columns or self.DEFAULT_COLUMNS)
+        if columns is None and all(r.config.network == "hourglass" for r in self.runs):
+            cols.remove("network")   # only hourglasses: the column says nothing
         present = set().union(*(r.keys() for r in self.rows)) if self.runs else set()
         return [c for c in cols if c in present]
 
@@ -366,5 +409,5 @@ class Table:
 
     def plot(self, key: str = "psnr", ax=None, reference: float | None = None):
         """PSNR (or loss, psnr_ema) against the iteration, one curve per configuration."""
-        from .viz import plot_history
+        from ..view.viz import plot_history
         return plot_history(self.histories(), key=key, ax=ax, reference=reference)

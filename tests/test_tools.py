@@ -1,4 +1,4 @@
-"""dip_lib.course: student versions of the exercises are generated from one source of truth."""
+"""Repository tooling (tools/): the exercise builder and the gallery index. The exercise builder: student versions of the exercises are generated from one source of truth."""
 import shutil
 import subprocess
 import sys
@@ -7,7 +7,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from dip_lib import course
+from tools import course, gallery
 
 ROOT = Path(__file__).resolve().parent.parent
 EXERCISES = ROOT / "exercises"
@@ -44,9 +44,9 @@ assert total == 5
 
 
 def test_committed_exercises_are_up_to_date():
-    """What CI checks: `python -m dip_lib.course check-exercises` passes on the repository."""
+    """What CI checks: `python tools/course.py check-exercises` passes on the repository."""
     problems = course.check_exercises(EXERCISES)
-    assert not problems, "\n".join(problems) + "\nrun: python -m dip_lib.course build-exercises"
+    assert not problems, "\n".join(problems) + "\nrun: python tools/course.py build-exercises"
 
 
 def test_there_are_at_least_five_exercises_with_solutions():
@@ -92,7 +92,7 @@ def test_check_reports_stale_missing_and_untagged(tmp_path):
 
 def test_command_line_exit_codes(tmp_path):
     shutil.copy(EXERCISES / "02_prior_samples_without_skips.py", tmp_path / "02.py")
-    cmd = [sys.executable, "-m", "dip_lib.course"]
+    cmd = [sys.executable, str(ROOT / "tools" / "course.py")]
     bad = subprocess.run(cmd + ["check-exercises", "--source", str(tmp_path)], capture_output=True, text=True)
     assert bad.returncode == 1 and "build-exercises" in bad.stderr and "missing" in bad.stderr
     ok = subprocess.run(cmd + ["build-exercises", "--source", str(tmp_path)], capture_output=True, text=True)
@@ -111,3 +111,12 @@ def test_strip_empties_outputs(tmp_path):
     again = nbformat.read(path, as_version=4)
     assert again.cells[0].outputs == [] and again.cells[0].execution_count is None
     assert course.strip_outputs([path]) == []
+
+
+def test_gallery_index_lists_every_figure(tmp_path, capsys):
+    from PIL import Image
+    for name in ("03_denoising", "05_super_resolution"):
+        Image.new("RGB", (4, 4)).save(tmp_path / f"{name}.png")
+    assert gallery.main(["--index-only", "--out", str(tmp_path)]) == 0
+    index = (tmp_path / "README.md").read_text()
+    assert "![03_denoising](03_denoising.png)" in index and "![05_super_resolution](05_super_resolution.png)" in index

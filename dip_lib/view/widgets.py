@@ -10,7 +10,7 @@ def render_prior_sample(depth: int = 5, skips: bool = True, upsample: str = "bil
     """The pure function behind :class:`PriorSamplePanel`: one sample x = f_θ(z) of the prior
     for an hourglass of ``depth`` scales, with or without skip connections, bilinear or
     nearest upsampling, θ and z seeded by ``seed``. Returns a 1x3xHxW tensor in [0, 1]."""
-    from .samples import prior_sample, sample_config
+    from ..experiments.samples import prior_sample, sample_config
     cfg = sample_config(depth, skips, upsample, width=width, input_depth=input_depth)
     return prior_sample(cfg, size=size, seed=seed, input_depth=input_depth)
 
@@ -72,29 +72,41 @@ class PriorSamplePanel:
 # --- architecture ablations (notebook 11) ----------------------------------------------------
 
 class AblationPanel:
-    """Vary the hourglass (depth, skips, upsampling, width, code z) and the fit (lr, σ_p, steps).
+    """Vary the network (the hourglass: depth, skips, upsampling, width, code z; or the Deep
+    Decoder: its channels) and the fit (lr, σ_p, steps).
 
-    Pressing "fit" (or calling :meth:`fit`) runs ``dip.fit`` with the live view on the chosen
+    Pressing "fit" (or calling :meth:`fit`) runs ``dip.solve`` with the live view on the chosen
     task (denoising or inpainting); every finished configuration is added to ``panel.table``
-    (a :class:`dip_lib.sweep.Table`) and to the PSNR-vs-iteration plot. Runs are cached per
-    configuration (shared with ``dip.sweep``), so revisiting one is instant.
+    (a :class:`dip_lib.experiments.ablation.Table`) and to the PSNR-vs-iteration plot. Runs are
+    cached per configuration (shared with ``dip.sweep``), so revisiting one is instant. The
+    live view and the plot are ``ipywidgets.Image`` widgets (PNG), which redraw in JupyterLab
+    too.
     """
+
+    HOURGLASS_ONLY = ("depth", "skip", "skip_width", "upsample", "input", "sigma_p")
 
     def __init__(self, p=None, task: str = "denoising", image: str = "F16", sigma: float = 25, keep: float = 0.5,
                  cache=None, live: bool = True, **start):
         import math
         import ipywidgets as W
-        from .presets import preset
-        from .sweep import Ablation, CACHE, SKIP_MODES, TASKS, Table
+        from ..problems.settings import preset
+        from ..experiments.ablation import Ablation, CACHE, SKIP_MODES, TASKS, Table
         self.p = p if p is not None else preset("ablation")
         self.image, self.sigma, self.keep, self.live = image, sigma, keep, live
         self.cache = CACHE if cache is None else cache
         self._tasks = {}
         base = Ablation.from_preset(self.p, **start)
-        size = self.p["size"] or 512
+        self.start = base     # slider values within a slider step of these snap back to them
+        self._widths = {"hourglass": base.width if base.network == "hourglass" else (self.p.width or 128),
+                        "deep_decoder": base.width if base.network == "deep_decoder" else 64}
+        size = self.p.size or 512
         max_depth = max(1, min(6, int(math.log2(size)) - 1))   # the bottleneck keeps >= 2x2 pixels
         style = {"description_width": "90px"}
         self.task = W.ToggleButtons(options=list(TASKS), value=task, description="task", style=style)
+        self.network = W.ToggleButtons(options=[("hourglass (DIP)", "hourglass"), ("Deep Decoder", "deep_decoder")],
+                                       value=base.network, description="network", style=style,
+                                       tooltips=["the deep image prior's encoder-decoder",
+                                                 "Heckel & Hand (2019): 1x1 convolutions + upsampling, σ_p = 0"])
         self.depth = W.IntSlider(value=min(base.depth, max_depth), min=1, max=max_depth, description="depth",
                                  style=style)
         self.skip = W.ToggleButtons(options=list(SKIP_MODES), value=base.skip, description="skip", style=style,
@@ -103,7 +115,7 @@ class AblationPanel:
         self.skip_width = W.IntSlider(value=base.skip_width, min=1, max=32, description="skip width k", style=style)
         self.upsample = W.ToggleButtons(options=["nearest", "bilinear"], value=base.upsample,
                                         description="upsample", style=style)
-        self.width = W.Dropdown(options=sorted({8, 16, 32, 64, 128, base.width}), value=base.width,
+        self.width = W.Dropdown(options=sorted({8, 16, 32, 64, 128, *self._widths.values()}), value=base.width,
                                 description="width", style=style)
         self.input = W.ToggleButtons(options=["noise", "meshgrid"], value=base.input, description="input z",
                                      style=style)
@@ -111,52 +123,83 @@ class AblationPanel:
                                    readout_format=".4f", style=style)
         self.sigma_p = W.FloatSlider(value=round(base.sigma_p, 4), min=0, max=0.1, step=0.001,
                                      description="σ_p", readout_format=".3f", style=style)
-        every = self.p.get("every", 25)
+        every = self.p.every
         self.steps = W.IntSlider(value=base.steps, min=every, max=max(10 * base.steps, 2000), step=every,
                                  description="iterations", style=style)
         self.fit_button = W.Button(description="fit", button_style="primary", icon="play")
         self.clear_button = W.Button(description="clear table")
         self.status = W.HTML()
-        self.live_out, self.table_out, self.plot_out = W.Output(), W.HTML(), W.Output()
+        self.live_image, self.table_out, self.plot_image = W.Image(format="png"), W.HTML(), W.Image(format="png")
         self.table = Table()
         self.last_run, self.figure = None, None
         self.fit_button.on_click(lambda _: self.fit())
         self.clear_button.on_click(lambda _: self.clear())
-        controls = W.VBox([self.task, W.HBox([self.depth, self.width]), self.skip, self.skip_width, self.upsample,
-                           self.input, W.HBox([self.lr, self.sigma_p]), self.steps,
+        self.network.observe(self._network_changed, names="value")
+        self._network_changed()
+        controls = W.VBox([self.task, self.network, W.HBox([self.depth, self.width]), self.skip, self.skip_width,
+                           self.upsample, self.input, W.HBox([self.lr, self.sigma_p]), self.steps,
                            W.HBox([self.fit_button, self.clear_button, self.status])])
-        self.widget = W.VBox([controls, self.live_out, self.table_out, self.plot_out])
+        self.widget = W.VBox([controls, self.live_image, self.table_out, self.plot_image])
+
+    def _network_changed(self, change=None):
+        """Grey out the knobs the chosen network does not have; each network keeps its own width."""
+        dd = self.network.value == "deep_decoder"
+        for name in self.HOURGLASS_ONLY:
+            getattr(self, name).disabled = dd
+        if change is not None:
+            self._widths[change["old"]] = self.width.value
+            self.width.value = self._widths[change["new"]]
+        self.width.description = "channels" if dd else "width"
+
+    @staticmethod
+    def _snap(value: float, targets, half_step: float, log: bool = False) -> float:
+        """``value``, or the first of ``targets`` within half a slider step of it: a slider
+        position stands for the preset's exact value (0.0199526 for 0.02, 0.0333 for 1/30)."""
+        import math
+        for t in targets:
+            if log:
+                close = value > 0 and t > 0 and abs(math.log10(value) - math.log10(t)) <= half_step
+            else:
+                close = abs(value - t) <= half_step
+            if close:
+                return t
+        return value
 
     def config(self):
-        """The :class:`dip_lib.sweep.Ablation` the controls describe now."""
-        from .sweep import Ablation
+        """The :class:`dip_lib.experiments.ablation.Ablation` the controls describe now.
+
+        lr and σ_p within half a slider step of the starting (preset) values are those values,
+        so fitting the starting configuration hits the run ``dip.sweep`` cached for it."""
+        from ..experiments.ablation import Ablation
+        tol = 1 + 1e-6
+        lr = self._snap(float(self.lr.value), (self.start.lr, self.p.lr), 0.5 * self.lr.step * tol, log=True)
+        sigma_p = self._snap(float(self.sigma_p.value), (self.start.sigma_p, self.p.sigma_p),
+                             0.5 * self.sigma_p.step * tol)
+        if self.network.value == "deep_decoder":
+            return Ablation(network="deep_decoder", width=self.width.value, lr=lr, steps=self.steps.value, seed=0)
         return Ablation(depth=self.depth.value, skip=self.skip.value, skip_width=self.skip_width.value,
                         upsample=self.upsample.value, width=self.width.value, input=self.input.value,
-                        lr=float(self.lr.value), sigma_p=float(self.sigma_p.value), steps=self.steps.value,
-                        seed=0)
+                        lr=lr, sigma_p=sigma_p, steps=self.steps.value, seed=0)
 
     def problem(self):
-        """The :class:`dip_lib.sweep.AblationTask` of the selected task (built once per task)."""
-        from .sweep import ablation_task
+        """The ``dip.Problem`` of the selected task (built once per task)."""
+        from ..experiments.ablation import ablation_problem
         name = self.task.value
         if name not in self._tasks:
-            self._tasks[name] = ablation_task(name, self.image, size=self.p["size"], sigma=self.sigma,
-                                              keep=self.keep, input_depth=self.p.get("input_depth", 32))
+            self._tasks[name] = ablation_problem(name, self.image, size=self.p.size, sigma=self.sigma, keep=self.keep)
         return self._tasks[name]
 
     def fit(self):
         """Run (or fetch from the cache) the current configuration; returns its ``Run``."""
-        from .sweep import run_ablation
+        from ..experiments.ablation import Cache, input_psnr, run_ablation
         from .viz import LiveView
-        cfg, task = self.config(), self.problem()
-        cached = self.cache.get(task, cfg) is not None
-        self.status.value = "cached: shown instantly" if cached else f"fitting {cfg.label} ..."
-        callbacks = [] if cached or not self.live else [LiveView(reference=task.observed, title=cfg.label)]
         try:
-            with self.live_out:
-                if not cached and LiveView._in_notebook():
-                    self.live_out.clear_output(wait=True)
-                run = run_ablation(cfg, task, callbacks=callbacks, cache=self.cache, every=self.p.get("every", 25))
+            cfg, task = self.config(), self.problem()
+            cached = self.cache.get(Cache.key(task, cfg, self.p, min(self.p.every, cfg.steps))) is not None
+            self.status.value = "cached: shown instantly" if cached else f"fitting {cfg.label} ..."
+            callbacks = ([] if cached or not self.live else
+                         [LiveView(reference=task.observation, title=cfg.label, image=self.live_image)])
+            run = run_ablation(cfg, task, callbacks=callbacks, cache=self.cache, every=self.p.every, base=self.p)
         except ValueError as e:   # e.g. a depth the image is too small for
             self.status.value = f"<b>cannot fit:</b> {e}"
             return None
@@ -165,34 +208,32 @@ class AblationPanel:
         self.last_run = run
         r = run.row
         self.status.value = (f"{'cached' if cached else 'done'}: PSNR {r['psnr']:.2f} dB "
-                             f"(input {task.input_psnr:.2f} dB), {r['seconds']:.1f} s")
+                             f"(input {input_psnr(task):.2f} dB), {r['seconds']:.1f} s")
         self.refresh()
         return run
 
     def clear(self):
         """Empty the table and the plot (the cache keeps the runs)."""
-        from .sweep import Table
+        from ..experiments.ablation import Table
         self.table = Table()
         self.refresh()
 
     def refresh(self):
         """Redraw the results table and the PSNR-vs-iteration plot."""
+        import io
         import matplotlib.pyplot as plt
-        from IPython.display import display
-        from .viz import LiveView
+        from ..experiments.ablation import input_psnr
         self.table_out.value = self.table.to_html() if len(self.table) else ""
-        self.figure = None
+        self.figure, png = None, b""
         if len(self.table):
             fig, ax = plt.subplots(figsize=(7, 3.5))
-            self.table.plot("psnr", ax=ax, reference=self.problem().input_psnr)
+            self.table.plot("psnr", ax=ax, reference=input_psnr(self.problem()))
             ax.set_title(f"{self.task.value}: PSNR of the output vs iteration")
-            self.figure = fig
+            buf = io.BytesIO()
+            fig.savefig(buf, format="png", dpi=80, bbox_inches="tight")
+            self.figure, png = fig, buf.getvalue()
             plt.close(fig)
-        if LiveView._in_notebook():   # outside a kernel (tests, scripts) nothing is drawn
-            with self.plot_out:
-                self.plot_out.clear_output(wait=True)
-                if self.figure is not None:
-                    display(self.figure)
+        self.plot_image.value = png
 
     def _ipython_display_(self):
         from IPython.display import display

@@ -8,6 +8,12 @@ scale i, ``n_up[i]``/``k_up[i]`` those of the convolution that comes back up, an
 
 Besides the hourglass, the paper compares a ResNet and a U-Net (inpainting, Fig. 8); both
 are here. ``PixelImage`` is the "no prior" baseline: the image itself is the parameter θ.
+The Deep Decoder (Heckel & Hand, ICLR 2019) is an under-parameterised alternative: no
+convolutions wider than 1x1, no skips, a small code z that is upsampled to the image.
+
+Every builder declares, in a :class:`NetSpec`, the sizes its network accepts (``stride``,
+``min_side``) and the shape of the code z it takes: :func:`make` returns both,
+:func:`architecture` the spec alone, :func:`build` the module alone.
 """
 from __future__ import annotations
 
@@ -20,9 +26,10 @@ from torch import nn
 import torch.nn.functional as F
 
 from .operators import Downsampler
+from .rng import seeded
 
-__all__ = ["SkipConfig", "skip", "build", "ARCHITECTURES", "ResNet", "UNet", "PixelImage",
-           "count_parameters", "stride_of", "check_input_size"]
+__all__ = ["SkipConfig", "skip", "build", "make", "architecture", "NetSpec", "ARCHITECTURES", "ResNet", "UNet",
+           "PixelImage", "DeepDecoder", "count_parameters"]
 
 
 def _as_list(value, n, name):
@@ -135,7 +142,6 @@ def skip(cfg: SkipConfig | None = None, **overrides) -> nn.Module:
         head.append(nn.Sigmoid())
     net = nn.Sequential(*head)
     net.config = cfg
-    net.stride = 2 ** cfg.depth
     return net
 
 
@@ -162,7 +168,6 @@ class ResNet(nn.Module):
         if sigmoid:
             layers.append(nn.Sigmoid())
         self.body = nn.Sequential(*layers)
-        self.stride = 1
 
     def forward(self, x):
         return self.body(x)
@@ -186,7 +191,6 @@ class UNet(nn.Module):
         self.upsample = upsample
         self.head = nn.Conv2d(widths[0], out_channels, 1)
         self.sigmoid = sigmoid
-        self.stride = 2 ** (len(widths) - 1)
 
     def forward(self, x):
         feats = []
@@ -213,11 +217,74 @@ class PixelImage(nn.Module):
         super().__init__()
         if init is None:
             init = torch.full(shape, 0.5)
-        self.logits = nn.Parameter(torch.logit(init.detach().clamp(1e-3, 1 - 1e-3)).clone())
-        self.stride = 1
+        self.logits = nn.Parameter(torch.logit(init.detach().float().clamp(1e-3, 1 - 1e-3)).clone())
 
     def forward(self, z=None):
         return torch.sigmoid(self.logits)
+
+
+class DeepDecoder(nn.Module):
+    """The Deep Decoder (Heckel & Hand, ICLR 2019): an under-parameterised image generator.
+
+    From a small fixed code z (``channels`` x H/2^(layers-1) x W/2^(layers-1), U(0, 1/10)),
+    each layer is a 1x1 convolution, a bilinear x2 upsampling (all but the last layer), ReLU
+    and channel normalisation (BatchNorm with its affine scale and shift); a final 1x1
+    convolution and a sigmoid give the image. No skip connections, no spatial kernels: with
+    64 channels and 6 layers it has 25,536 parameters, fewer than the pixels it describes, so
+    it cannot fit noise the way the 2.2M-parameter hourglass eventually does.
+    """
+
+    def __init__(self, channels: int = 64, layers: int = 6, out_channels: int = 3, sigmoid: bool = True):
+        super().__init__()
+        if layers < 1 or channels < 1:
+            raise ValueError(f"the Deep Decoder needs layers >= 1 and channels >= 1, got {layers}, {channels}")
+        body = []
+        for i in range(layers):
+            body.append(nn.Conv2d(channels, channels, 1, bias=False))
+            if i < layers - 1:
+                body.append(nn.Upsample(scale_factor=2, mode="bilinear", align_corners=False))
+            body += [nn.ReLU(), nn.BatchNorm2d(channels)]
+        body.append(nn.Conv2d(channels, out_channels, 1, bias=False))
+        if sigmoid:
+            body.append(nn.Sigmoid())
+        self.body = nn.Sequential(*body)
+
+    def forward(self, z):
+        return self.body(z)
+
+
+@dataclass(frozen=True)
+class NetSpec:
+    """What a builder declares about its network f_θ.
+
+    ``stride``: the output's H and W must be multiples of it; ``min_side``: the smallest H, W
+    (BatchNorm at the coarsest scale needs more than one value per channel, reflect padding two
+    pixels); ``code_channels`` and ``code_stride``: z is 1 x code_channels x H/code_stride x
+    W/code_stride (1 for the hourglass, whose z has the image's size; 2^(layers-1) for the
+    Deep Decoder).
+    """
+    name: str
+    stride: int
+    min_side: int
+    code_channels: int
+    code_stride: int = 1
+
+    def code_shape(self, height: int, width: int) -> tuple[int, int, int, int]:
+        """The shape of z for an H x W output."""
+        self.check(height, width)
+        return (1, self.code_channels, height // self.code_stride, width // self.code_stride)
+
+    def check(self, height: int, width: int) -> None:
+        """Raise a clear error when an H x W output cannot be made by this network."""
+        s = self.stride
+        if height < self.min_side or width < self.min_side:
+            raise ValueError(f"the image is {height}x{width} but {self.name} needs at least "
+                             f"{self.min_side}x{self.min_side} (it downsamples {int(math.log2(s))} times and its "
+                             f"coarsest scale must keep 2x2 pixels): use a larger image or a shallower network.")
+        if height % s or width % s:
+            raise ValueError(f"the image is {height}x{width}, not a multiple of {s} ({self.name}'s stride): "
+                             f"crop it with dip.crop_to_multiple(img, {s}) or load it with "
+                             f"dip.load_image(..., multiple={s}).")
 
 
 # --- the paper's named architectures -------------------------------------------------------
@@ -250,66 +317,96 @@ ARCHITECTURES: dict[str, SkipConfig] = {
     "encoder-decoder-4": _hourglass(4, upsample="nearest"),
     "encoder-decoder-2": _hourglass(2, upsample="nearest"),
 }
-OTHER_ARCHITECTURES = ("resnet", "unet", "pixels")
+OTHER_ARCHITECTURES = ("resnet", "unet", "deep_decoder", "pixels")
 
 
-def build(name: str = "default", *, in_channels: int | None = None, out_channels: int | None = None,
+def _skip_config(key: str, width: int | None, **overrides) -> SkipConfig:
+    cfg = ARCHITECTURES[key]
+    if width is not None:
+        scale = lambda seq: [max(1, round(c * width / 128)) if c else 0 for c in seq]  # noqa: E731
+        cfg = replace(cfg, n_down=scale(cfg.n_down), n_up=scale(cfg.n_up),
+                      n_skip=[min(c, max(1, round(c * width / 128))) if c else 0 for c in
+                              _as_list(cfg.n_skip, len(cfg.n_down), "n_skip")])
+    return replace(cfg, **overrides).normalised()
+
+
+def _unet_widths(width: int | None):
+    return None if width is None else tuple(max(1, width * 2 ** i // 8) for i in range(5))
+
+
+def _check_name(arch) -> str:
+    if isinstance(arch, SkipConfig):
+        return "config"
+    key = str(arch).lower()
+    if key not in ARCHITECTURES and key not in OTHER_ARCHITECTURES:
+        raise ValueError(f"unknown architecture {arch!r}; choose one of "
+                         f"{', '.join(list(ARCHITECTURES) + list(OTHER_ARCHITECTURES))}")
+    return key
+
+
+def architecture(arch: str | SkipConfig = "default", *, in_channels: int | None = None, width: int | None = None,
+                 **overrides) -> NetSpec:
+    """The :class:`NetSpec` of an architecture (a name or a :class:`SkipConfig`), without building it."""
+    key = _check_name(arch)
+    if key == "config" or key in ARCHITECTURES:
+        cfg = arch.normalised() if key == "config" else _skip_config(key, width, **overrides)
+        if in_channels is not None:
+            cfg = replace(cfg, in_channels=in_channels)
+        s = 2 ** cfg.depth
+        return NetSpec(key if key != "config" else f"a depth-{cfg.depth} hourglass", s, 2 * s, cfg.in_channels)
+    if key == "resnet":
+        return NetSpec(key, 1, 1, in_channels or 32)
+    if key == "unet":
+        depth = len(overrides.get("widths") or _unet_widths(width) or (0,) * 5) - 1
+        return NetSpec(key, 2 ** depth, 2 ** (depth + 1), in_channels or 32)
+    if key == "deep_decoder":
+        layers = overrides.get("layers", 6)
+        s = 2 ** (layers - 1)
+        return NetSpec("the Deep Decoder", s, 2 * s, width or overrides.get("channels", 64), code_stride=s)
+    return NetSpec(key, 1, 1, 0)   # pixels: no code
+
+
+def make(arch: str | SkipConfig = "default", *, in_channels: int | None = None, out_channels: int | None = None,
+         width: int | None = None, seed: int | None = None, device=None, **overrides) -> tuple[nn.Module, NetSpec]:
+    """Build f_θ and return it with its :class:`NetSpec` (see :func:`build`)."""
+    key = _check_name(arch)
+    if key == "pixels":
+        raise ValueError("'pixels' has no network to build: dip.solve(problem, settings, arch='pixels') fits "
+                         "the image itself (dip.PixelImage)")
+    spec = architecture(arch, in_channels=in_channels, width=width, **overrides)
+    given = {k: v for k, v in dict(in_channels=in_channels, out_channels=out_channels).items() if v is not None}
+    with seeded(seed):
+        if key == "config":
+            net = skip(arch, **given, **overrides)
+        elif key == "resnet":
+            net = ResNet(**given, **({"width": width} if width is not None else {}), **overrides)
+        elif key == "unet":
+            widths = _unet_widths(width)
+            net = UNet(**given, **({"widths": widths} if widths else {}), **overrides)
+        elif key == "deep_decoder":
+            kw = dict(overrides)
+            if width is not None:
+                kw["channels"] = width
+            net = DeepDecoder(out_channels=out_channels or 3, **kw)
+        else:
+            net = skip(_skip_config(key, width, **overrides), **given)
+    net.name = key
+    return (net.to(device) if device is not None else net), spec
+
+
+def build(arch: str | SkipConfig = "default", *, in_channels: int | None = None, out_channels: int | None = None,
           width: int | None = None, seed: int | None = None, device=None, **overrides) -> nn.Module:
-    """Build a named architecture (see ``ARCHITECTURES`` plus 'resnet' and 'unet').
+    """Build f_θ: a name in ``ARCHITECTURES``, 'resnet', 'unet', 'deep_decoder', or a :class:`SkipConfig`.
 
     ``width`` scales every hourglass filter count by width/128 (the presets use it to make
-    small networks for CPU runs); ``overrides`` are passed to :class:`SkipConfig`.
-    ``seed`` makes the random initialisation of θ reproducible.
+    small networks for CPU runs; for the Deep Decoder it is its channel count); ``overrides``
+    go to :class:`SkipConfig` (or the class's constructor). ``seed`` makes the random θ
+    reproducible; torch's global RNG is left as it was.
     """
-    key = name.lower()
-    if key not in ARCHITECTURES and key not in ("resnet", "unet"):
-        raise ValueError(f"unknown architecture {name!r}; choose one of "
-                         f"{', '.join(list(ARCHITECTURES) + ['resnet', 'unet'])}")
-    if seed is not None:
-        torch.manual_seed(seed)
-    if key == "resnet":
-        kw = {k: v for k, v in dict(in_channels=in_channels, out_channels=out_channels, width=width).items()
-              if v is not None}
-        net = ResNet(**kw, **overrides)
-    elif key == "unet":
-        kw = {k: v for k, v in dict(in_channels=in_channels, out_channels=out_channels).items()
-              if v is not None}
-        if width is not None:
-            kw["widths"] = tuple(max(1, width * 2 ** i // 8) for i in range(5))
-        net = UNet(**kw, **overrides)
-    else:
-        cfg = ARCHITECTURES[key]
-        if width is not None:
-            scale = lambda seq: [max(1, round(c * width / 128)) if c else 0 for c in seq]  # noqa: E731
-            cfg = replace(cfg, n_down=scale(cfg.n_down), n_up=scale(cfg.n_up),
-                          n_skip=[min(c, max(1, round(c * width / 128))) if c else 0 for c in
-                                  _as_list(cfg.n_skip, len(cfg.n_down), "n_skip")])
-        kw = {k: v for k, v in dict(in_channels=in_channels, out_channels=out_channels).items()
-              if v is not None}
-        net = skip(cfg, **kw, **overrides)
-    net.name = key
-    return net.to(device) if device is not None else net
+    return make(arch, in_channels=in_channels, out_channels=out_channels, width=width, seed=seed,
+                device=device, **overrides)[0]
 
 
 def count_parameters(net: nn.Module) -> int:
     """Number of learnable parameters in θ."""
     return sum(p.numel() for p in net.parameters() if p.requires_grad)
-
-
-def stride_of(net: nn.Module) -> int:
-    """The factor the image size must be a multiple of for ``net`` (2**depth for the hourglass)."""
-    return int(getattr(net, "stride", 1))
-
-
-def check_input_size(net: nn.Module, height: int, width: int) -> None:
-    """Raise a clear error when an HxW input cannot pass through ``net``."""
-    s = stride_of(net)
-    if s > 1 and (height < 2 * s or width < 2 * s):
-        # the coarsest scale must keep 2x2 pixels: reflect padding of a 3x3 conv needs 2 per side,
-        # and BatchNorm needs more than one value per channel
-        raise ValueError(f"the image is {height}x{width} but this network downsamples {int(math.log2(s))} "
-                         f"times and needs at least {2 * s}x{2 * s}: use a larger image or a shallower network.")
-    if height % s or width % s:
-        raise ValueError(f"the image is {height}x{width}, not a multiple of {s} (the network's stride): "
-                         f"crop it with dip.crop_to_multiple(img, {s}) or load it with "
-                         f"dip.load_image(..., multiple={s}).")

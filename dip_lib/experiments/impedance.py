@@ -19,12 +19,11 @@ from typing import Iterable, Mapping
 import numpy as np
 import torch
 
-from .data import default_device
-from .fit import FitResult, fit
-from .inputs import noise
-from .losses import data_term
-from .nets import build
-from .operators import gaussian_noise
+from ..core.fit import FitResult
+from ..core.operators import gaussian_noise
+from ..core.rng import generator
+from ..problems.problem import denoising
+from ..problems.run import solve
 
 __all__ = ["impedance_targets", "permute_pixels", "steps_to_reach", "run_impedance", "impedance_steps",
            "plot_impedance", "TARGET_NAMES"]
@@ -40,19 +39,15 @@ def permute_pixels(img: torch.Tensor, seed: int | None = 0) -> torch.Tensor:
     """
     if img.dim() != 4 or img.shape[0] != 1:
         raise ValueError(f"expected one 1xCxHxW image, got shape {tuple(img.shape)}")
-    g = torch.Generator()
-    g.manual_seed(seed) if seed is not None else g.seed()
     c, h, w = img.shape[1:]
-    perm = torch.randperm(h * w, generator=g).to(img.device)
+    perm = torch.randperm(h * w, generator=generator(seed)).to(img.device)
     return img.reshape(1, c, h * w)[..., perm].reshape(1, c, h, w)
 
 
 def impedance_targets(img: torch.Tensor, seed: int = 0, sigma: float = 25 / 255) -> dict[str, torch.Tensor]:
     """The four targets x0 of Fig. 2, in order: image, image + N(0, σ²) noise (clipped),
     image with permuted pixels, U(0, 1) noise. All have the shape of ``img``."""
-    g = torch.Generator()
-    g.manual_seed(seed)
-    white = torch.rand(img.shape, generator=g).to(img.device, img.dtype)
+    white = torch.rand(img.shape, generator=generator(seed)).to(img.device, img.dtype)
     return {
         TARGET_NAMES[0]: img,
         TARGET_NAMES[1]: gaussian_noise(img, sigma, seed=seed),
@@ -73,23 +68,18 @@ def run_impedance(img: torch.Tensor, p, arch: str = "default", seed: int = 0, si
                   targets: Mapping[str, torch.Tensor] | None = None, device=None,
                   callbacks_for=None, progress: bool = False) -> dict[str, FitResult]:
     """Fit the same network f_θ (architecture ``arch`` at width ``p.width``, θ seeded by ``seed``)
-    from the same z to each target with ``dip.fit``: σ_p = 0 and no EMA, as in Fig. 2.
+    from the same z to each target with ``dip.solve``: σ_p = 0 and no EMA, as in Fig. 2.
 
     ``p`` is a preset (steps, lr, every, width, input_depth); ``callbacks_for(name)`` may return
     the callbacks of the fit of target ``name`` (e.g. a live view). Returns name -> FitResult;
     ``result.losses`` holds the MSE of every step.
     """
-    device = torch.device(device) if device is not None else default_device()
     targets = dict(targets) if targets is not None else impedance_targets(img, seed, sigma)
-    h, w = img.shape[-2:]
-    z = noise(p.input_depth, h, w, seed=seed, device=device)
     results = {}
-    for name, x0 in targets.items():
-        net = build(arch, in_channels=p.input_depth, out_channels=x0.shape[1], width=p.width, seed=seed)
+    for name, x0 in targets.items():   # the same seed: the same θ at start and the same z for every target
         cbs = callbacks_for(name) if callbacks_for is not None else ()
-        results[name] = fit(net, z, data_term(x0.to(device)), steps=p.steps, lr=p.lr, reg_noise=0.0, ema=None,
-                            every=p.every, seed=seed, callbacks=cbs,
-                            progress=f"fit {name}" if progress else False)
+        results[name] = solve(denoising(noisy=x0), p, arch=arch, seed=seed, device=device, callbacks=cbs,
+                              progress=f"fit {name}" if progress else False, sigma_p=0.0, ema=None)
     return results
 
 

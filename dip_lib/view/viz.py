@@ -7,8 +7,9 @@ from typing import Mapping, Sequence
 import numpy as np
 import torch
 
-from .fit import Callback, FitState
-from .metrics import to_numpy
+from ..core.callbacks import Callback
+from ..core.fit import FitState
+from ..core.metrics import to_numpy
 
 __all__ = ["show", "image_grid", "plot_history", "LiveView", "save_figure", "gallery"]
 
@@ -90,11 +91,15 @@ class LiveView(Callback):
 
     In a notebook it updates one output area in place; elsewhere it does nothing unless
     ``force`` is set. Redraws at most every ``min_seconds`` so drawing never dominates.
+    ``image``: an ``ipywidgets.Image`` to draw into (as PNG) instead of a display area, for
+    views inside widget panels (display updates inside an ``ipywidgets.Output`` do not render
+    in JupyterLab).
     """
 
     def __init__(self, min_seconds: float = 1.0, reference: torch.Tensor | None = None, title: str = "",
-                 force: bool = False):
+                 force: bool = False, image=None):
         self.min_seconds, self.reference, self.title, self.force = min_seconds, reference, title, force
+        self.image = image
         self.handle, self.last = None, 0.0
 
     @staticmethod
@@ -144,7 +149,12 @@ class LiveView(Callback):
         import matplotlib.pyplot as plt
         from IPython.display import display
         fig = self._draw(state)
-        if self.handle is None:
+        if self.image is not None:
+            import io
+            buf = io.BytesIO()
+            fig.savefig(buf, format="png", dpi=80)
+            self.image.value = buf.getvalue()
+        elif self.handle is None:
             self.handle = display(fig, display_id=True)
         else:
             self.handle.update(fig)

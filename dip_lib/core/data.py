@@ -16,7 +16,7 @@ import numpy as np
 import torch
 
 __all__ = ["load_image", "fetch", "names", "image_set", "SETS", "ALIASES", "crop_to_multiple",
-           "resize", "default_device", "to_pil", "save_image", "sha256_of", "SKIMAGE_IMAGES", "DataUnavailable"]
+           "resize", "load_mask", "to_pil", "save_image", "sha256_of", "SKIMAGE_IMAGES", "DataUnavailable"]
 
 _REGISTRY_FILE = Path(__file__).with_name("registry.tsv")
 SETS = ("Set5", "Set14", "CBM3D9", "Heide11")
@@ -117,18 +117,6 @@ def image_set(name: str) -> list[str]:
     if name not in SETS:
         raise KeyError(f"unknown image set {name!r}; choose one of {', '.join(SETS)}")
     return sorted(p for p in _registry() if p.startswith(name + "/"))
-
-
-def default_device() -> torch.device:
-    """``DIP_DEVICE`` if set, else CUDA, else Apple MPS, else CPU."""
-    forced = os.environ.get("DIP_DEVICE")
-    if forced:
-        return torch.device(forced)
-    if torch.cuda.is_available():
-        return torch.device("cuda")
-    if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
-        return torch.device("mps")
-    return torch.device("cpu")
 
 
 def _to_array(src) -> np.ndarray:
@@ -271,3 +259,14 @@ def save_image(img: torch.Tensor, path) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     to_pil(img).save(path)
     return path
+
+
+def load_mask(src, size=None, multiple: int | None = None, threshold: float = 0.5) -> torch.Tensor:
+    """Load an inpainting mask m (1 = known pixel, 0 = to fill) as a binary 1x1xHxW tensor.
+
+    Give it the ``size``/``multiple`` of its image so both line up. Resizing blurs the mask;
+    pixels whose resized value is below ``threshold`` become holes (0.99: every pixel that a
+    letter touches, as when anti-aliased text is burnt into a small image).
+    """
+    m = load_image(src, channels=1, size=size, multiple=multiple, verbose=False)
+    return (m >= threshold).float()

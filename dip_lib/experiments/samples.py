@@ -19,8 +19,8 @@ from dataclasses import replace
 
 import torch
 
-from .inputs import noise
-from .nets import SkipConfig, build, skip
+from ..core.codes import noise
+from ..core.nets import SkipConfig, make
 
 __all__ = ["prior_sample", "sample_config", "stretch_contrast", "roughness"]
 
@@ -61,15 +61,10 @@ def prior_sample(arch: str | SkipConfig = "skip-5", size: int | tuple[int, int] 
     """
     h, w = (size, size) if isinstance(size, int) else size
     if isinstance(arch, SkipConfig):
-        torch.manual_seed(seed)
-        net = skip(replace(arch, in_channels=input_depth))
+        net, spec = make(replace(arch, in_channels=input_depth), seed=seed)
     else:
-        net = build(arch, in_channels=input_depth, width=width, seed=seed)
-    s = getattr(net, "stride", 1)
-    if h < 2 * s or w < 2 * s or h % s or w % s:
-        raise ValueError(f"a {h}x{w} sample does not fit a network of stride {s}: use a multiple of {s} "
-                         f"that is at least {2 * s} (BatchNorm needs more than one value per channel "
-                         f"at the coarsest scale)")
+        net, spec = make(arch, in_channels=input_depth, width=width, seed=seed)
+    spec.check(h, w)
     z = noise(input_depth, h, w, seed=seed if z_seed is None else z_seed)
     if device is not None:
         net, z = net.to(device), z.to(device)

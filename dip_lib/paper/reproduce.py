@@ -18,7 +18,7 @@ Tables (protocols of Ulyanov, Vedaldi, Lempitsky, IJCV 2020):
 Every image writes ``OUT/TABLE/<image>.json`` (PSNRs, time, settings) and a figure
 ``<image>.png``; a rerun skips images whose result exists with the same settings, so an
 interrupted run resumes. The table is printed as markdown and written to ``table.md`` and
-``table.csv``. Settings come from ``dip.preset("reproduce")`` (see ``presets.py``).
+``table.csv``. Settings come from ``dip.preset("reproduce")`` (``dip_lib/problems/settings.py``).
 """
 from __future__ import annotations
 
@@ -35,12 +35,14 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from .data import fetch, image_set, load_image, resize, crop_to_multiple, save_image, default_device
-from .metrics import psnr, psnr_sr
-from .nets import build, stride_of
-from .operators import gaussian_noise, bernoulli_mask
-from .paper_numbers import paper_entry, paper_name
-from .presets import Preset, preset, PRESETS
+from ..core.data import image_set, load_image, resize, crop_to_multiple, save_image
+from ..core.device import resolve_device
+from ..core.nets import architecture
+from ..core.operators import bernoulli_mask
+from ..problems.problem import denoising, inpainting, super_resolution
+from ..problems.run import solve
+from .numbers import paper_entry, paper_name
+from ..problems.settings import PRESETS, Reproduce, preset
 
 __all__ = ["TABLES", "TableSpec", "Report", "reproduce", "table_images", "resolve_settings", "main"]
 
@@ -52,7 +54,6 @@ class TableSpec:
     name: str
     task: str                    # denoising | sr | inpainting
     sets: tuple[str, ...]
-    arch: str                    # dip.build name of f_θ
     title: str
     input_label: str             # the degraded input's column
     baselines: tuple[str, ...]   # baseline columns
@@ -60,28 +61,26 @@ class TableSpec:
     sigma: float | None = None   # noise std on the 0-255 scale
     keep: float | None = None    # fraction of pixels kept by the mask
     channels: int = 3
-    default_restarts: int = 1
     paper_method: dict = field(default_factory=dict)  # our column -> the paper's method name
 
 
 TABLES: dict[str, TableSpec] = {
-    "denoising": TableSpec("denoising", "denoising", ("CBM3D9",), "denoising",
+    "denoising": TableSpec("denoising", "denoising", ("CBM3D9",),
                            "Colour denoising, CBM3D9, σ=25 (PSNR, dB)", "noisy", ("NLM", "CBM3D"),
-                           sigma=25, default_restarts=2,
+                           sigma=25,
                            paper_method={"DIP last": "DIP last", "DIP EMA": "DIP EMA", "DIP avg": "DIP",
                                          "NLM": "NLM", "CBM3D": "CBM3D"}),
-    "sr4": TableSpec("sr4", "sr", ("Set5", "Set14"), "sr", "4x super-resolution, Set5 and Set14 "
+    "sr4": TableSpec("sr4", "sr", ("Set5", "Set14"), "4x super-resolution, Set5 and Set14 "
                      "(PSNR on Y, border of 4 px cropped)", "nearest", ("bicubic",), factor=4,
                      paper_method={"DIP last": "DIP"}),
-    "sr8": TableSpec("sr8", "sr", ("Set5", "Set14"), "sr", "8x super-resolution, Set5 and Set14 "
+    "sr8": TableSpec("sr8", "sr", ("Set5", "Set14"), "8x super-resolution, Set5 and Set14 "
                      "(PSNR on Y, border of 8 px cropped)", "nearest", ("bicubic",), factor=8,
                      paper_method={"DIP last": "DIP"}),
-    "inpainting": TableSpec("inpainting", "inpainting", ("Heide11",), "inpainting-text",
+    "inpainting": TableSpec("inpainting", "inpainting", ("Heide11",),
                             "Inpainting, Heide11 (grayscale), 50% of pixels missing (PSNR, dB)",
                             "masked", ("biharmonic",), keep=0.5, channels=1,
                             paper_method={"DIP last": "DIP"}),
 }
-_SETTING_KEYS = ("size", "width", "steps", "lr", "reg_noise", "ema", "input_depth", "every", "restarts")
 
 
 # --- images and settings -------------------------------------------------------------------
@@ -119,26 +118,28 @@ def _spec(table: str) -> TableSpec:
     return TABLES[table]
 
 
+_RUN_KEYS = ("arch", "size", "width", "input", "input_depth", "steps", "lr", "sigma_p", "ema", "every", "backtrack",
+             "restarts")
+
+
 def resolve_settings(table: str, preset_name: str | None = None, image: str | None = None,
                      restarts: int | None = None, seed: int = 0) -> dict:
-    """The settings one image of ``table`` runs with: the ``reproduce`` preset, with its
-    ``key_TABLE`` (``key_sr`` for both SR tables) and ``key_TABLE_IMAGE`` overrides applied."""
+    """The settings one image of ``table`` runs with, as a JSON-able dict: the ``reproduce``
+    preset with its scopes applied ('sr' for both SR tables, then the table, then 'TABLE/image')."""
     spec = _spec(table)
-    p = preset("reproduce", preset_name)
-    scopes = [f"{table}_{image}"] if image else []
-    scopes += [table] + (["sr"] if spec.task == "sr" else [])
-    s = {}
-    for key in _SETTING_KEYS:
-        s[key] = next((p[f"{key}_{sc}"] for sc in scopes if f"{key}_{sc}" in p), p.get(key))
-    if s["restarts"] is None:
-        s["restarts"] = spec.default_restarts
+    p = preset("reproduce", preset_name).for_image(table, image, spec.task)
     if restarts is not None:
-        s["restarts"] = int(restarts)
-    if s["restarts"] < 1:
-        raise ValueError(f"restarts must be >= 1, got {s['restarts']}")
-    s.update(table=table, preset=p["name"], seed=int(seed), arch=spec.arch, factor=spec.factor,
-             sigma=spec.sigma, keep=spec.keep, channels=spec.channels, format=FORMAT)
+        if int(restarts) < 1:
+            raise ValueError(f"restarts must be >= 1, got {restarts}")
+        p = p.replace(restarts=int(restarts))
+    s = {k: getattr(p, k) for k in _RUN_KEYS}
+    s.update(table=table, preset=p.name, seed=int(seed), factor=spec.factor, sigma=spec.sigma, keep=spec.keep,
+             channels=spec.channels, format=FORMAT)
     return s
+
+
+def _settings(s: dict) -> Reproduce:
+    return Reproduce(name=s["preset"], application="reproduce", **{k: s[k] for k in _RUN_KEYS})
 
 
 def _load(name: str, s: dict, spec: TableSpec, stride: int) -> torch.Tensor:
@@ -157,7 +158,7 @@ def _load(name: str, s: dict, spec: TableSpec, stride: int) -> torch.Tensor:
 
 def _baseline(kind: str, degraded: torch.Tensor, spec: TableSpec, mask=None):
     """A baseline's output, or None (with the reason) when it is unavailable."""
-    from . import baselines
+    from ..problems import baselines
     try:
         if kind == "NLM":
             return baselines.nlm(degraded, spec.sigma / 255), None
@@ -177,29 +178,26 @@ def run_image(table: str, name: str, s: dict, device=None, verbose: bool = True)
 
     Returns the result record (JSON-able) plus the images under the key ``_images``.
     """
-    from .tasks import denoise, super_resolve, inpaint
     spec = _spec(table)
-    device = torch.device(device) if device is not None else default_device()
-    p = Preset({k: s[k] for k in _SETTING_KEYS})
-    p.update(name=s["preset"], application="reproduce")
-    stride = stride_of(build(spec.arch, in_channels=p.input_depth, width=p.width))
+    device = resolve_device(device)
+    p = _settings(s)
+    stride = architecture(p.arch, in_channels=p.input_depth, width=p.width).stride
     clean = _load(name, s, spec, stride)
     seed = s["seed"]
     mask = None
     if spec.task == "denoising":
-        degraded = gaussian_noise(clean, spec.sigma / 255, seed=seed)
-        shown_input = degraded
-        metric = psnr
+        problem = denoising(clean, sigma=spec.sigma, seed=seed)
+        degraded = shown_input = problem.observation
     elif spec.task == "sr":
         f = spec.factor
         degraded = resize(clean, (clean.shape[-2] // f, clean.shape[-1] // f))  # PIL Lanczos, as the paper
+        problem = super_resolution(clean, f, low=degraded)
         shown_input = F.interpolate(degraded, scale_factor=f, mode="nearest")
-        metric = lambda x, ref: psnr_sr(x, ref, factor=f)  # noqa: E731
     else:
         mask = bernoulli_mask(clean, keep=spec.keep, seed=seed)
-        degraded = clean * mask
-        shown_input = degraded
-        metric = psnr
+        problem = inpainting(clean, mask)
+        degraded = shown_input = problem.observation
+    metric = problem.metric
     scores = {spec.input_label: metric(shown_input, clean)}
     outputs, notes = {}, {}
     for kind in spec.baselines:
@@ -213,15 +211,9 @@ def run_image(table: str, name: str, s: dict, device=None, verbose: bool = True)
     t0 = time.perf_counter()
     results = []
     for r in range(s["restarts"]):
-        kw = dict(target=clean, arch=spec.arch, seed=seed + r, device=device)
         if verbose:
             print(f"  {_stem(name)}: fit {r + 1}/{s['restarts']} ({p.steps} steps on {device})", flush=True)
-        if spec.task == "denoising":
-            res = denoise(degraded, p, **kw)
-        elif spec.task == "sr":
-            res = super_resolve(degraded, spec.factor, p, **kw)
-        else:
-            res = inpaint(degraded, mask, p, **kw)
+        res = solve(problem, p, seed=seed + r, device=device)
         results.append(res)
     seconds = time.perf_counter() - t0
     first = results[0]
@@ -246,7 +238,7 @@ def _figure(rec: dict, spec: TableSpec, path: Path) -> None:
     if "matplotlib.pyplot" not in __import__("sys").modules:
         matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-    from .viz import image_grid
+    from ..view.viz import image_grid
     ims = rec["_images"]
     order = ["clean", spec.input_label, *spec.baselines, "DIP last", "DIP EMA", "DIP avg"]
     panels = {}
@@ -391,7 +383,7 @@ def _document(rep: Report, spec: TableSpec, preset_name, restarts, seed=0) -> st
     size = "native size" if not s["size"] else f"longer side {s['size']} px"
     lines = [f"### {spec.title}", "",
              f"preset `{s['preset']}`: {size}, width {s['width'] or 'paper'}, {s['steps']} steps, lr {s['lr']}, "
-             f"σ_p {s['reg_noise']:.3g}, EMA {s['ema']}, {restarts} run(s), seed {s['seed']}", "",
+             f"σ_p {s['sigma_p']:.3g}, EMA {s['ema']}, {restarts} run(s), seed {s['seed']}", "",
              rep.markdown(), "",
              "`DIP last`: last iterate of the first run; `DIP EMA`: its exponential average"
              + ("; `DIP avg`: average of the runs' EMA outputs" if restarts > 1 else "")
@@ -424,12 +416,18 @@ def main(argv=None) -> int:
     ap.add_argument("--force", action="store_true", help="fit again even where a result exists")
     ap.add_argument("--quiet", action="store_true", help="print only the table")
     a = ap.parse_args(argv)
+    try:
+        device = resolve_device(a.device)      # a bad device fails at once, in one line
+        if a.restarts is not None and a.restarts < 1:
+            raise ValueError(f"--restarts must be >= 1, got {a.restarts}")
+    except ValueError as e:
+        raise SystemExit(f"error: {e}")
     tables = list(TABLES) if a.table == "all" else [a.table]
     for t in tables:
         if not a.quiet:
             print(f"reproducing {t} -> {Path(a.out) / t}", flush=True)
         try:
-            rep = reproduce(t, a.preset, a.images, a.seed, a.device, a.restarts, a.out, a.force, not a.quiet)
+            rep = reproduce(t, a.preset, a.images, a.seed, device, a.restarts, a.out, a.force, not a.quiet)
         except KeyError as e:
             if a.table == "all" and a.images:
                 continue  # the subset names images of other tables
