@@ -29,7 +29,7 @@
 # | preset | where | run time |
 # |---|---|---|
 # | `test` | CI | ~1 min |
-# | `cpu` | Binder / laptop | ~5 min |
+# | `cpu` | Binder / laptop | ~7 min |
 # | `paper` | GPU (Colab) | ~10 min |
 #
 # [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/dip-kit/deep-image-prior-kit/blob/main/notebooks/12_deblurring.ipynb)
