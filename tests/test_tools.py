@@ -5,7 +5,6 @@ import sys
 from pathlib import Path
 
 import nbformat
-import pytest
 
 from tools import course, gallery
 

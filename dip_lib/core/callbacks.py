@@ -11,10 +11,14 @@ from __future__ import annotations
 
 import math
 from collections import deque
+from typing import TYPE_CHECKING
 
 import torch
 
 from .metrics import psnr
+
+if TYPE_CHECKING:   # fit imports the callbacks; the state type is only named in annotations
+    from .fit import FitState
 
 __all__ = ["Callback", "Progress", "EarlyStopping", "Checkpoint", "Snapshots", "snapshot_every",
            "WindowedVariance"]

@@ -18,7 +18,7 @@ Every builder declares, in a :class:`NetSpec`, the sizes its network accepts (``
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field, asdict, replace
+from dataclasses import dataclass, replace
 from typing import Sequence
 
 import torch

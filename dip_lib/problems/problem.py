@@ -18,7 +18,7 @@ from typing import Callable
 
 import torch
 
-from ..core.losses import feature_loss, mse
+from ..core.losses import feature_loss, mse, tv
 from ..core.metrics import psnr, psnr_sr
 from ..core.operators import (JPEG, Blur, ClassScore, Downsampler, Features, Identity, Mask, Operator,
                               gaussian_kernel, gaussian_noise, motion_kernel)
@@ -83,7 +83,6 @@ class Problem:
 
     def energy(self, tv_weight: float = 0.0, tv_beta: float = 1.0) -> Callable[[torch.Tensor], torch.Tensor]:
         """E(x) = loss(A(x), y) (+ λ·TV_β(x)): the scalar ``dip.fit`` minimises. Call ``to`` first."""
-        from ..core.losses import tv
         a, y, kind = self.operator, self.observation, self.loss
 
         def energy(x):

@@ -35,14 +35,14 @@ def build_for(problem: Problem, s: Settings, arch: str | SkipConfig | None = Non
     if isinstance(arch, str) and arch == "pixels":
         net = PixelImage(problem.x_shape, init=None if init is None else init.detach().cpu())
         return net.to(device), torch.zeros(problem.x_shape, device=device)
+    spec = architecture(arch, in_channels=s.input_depth, width=s.width)
     if problem.code is not None:      # the data gives z (flash/no-flash)
+        spec.check(h, w)
         z = problem.code
     else:
-        spec = architecture(arch, in_channels=s.input_depth, width=s.width)
-        _, c, zh, zw = spec.code_shape(h, w)
+        _, c, zh, zw = spec.code_shape(h, w)      # checks that H x W suits the network
         z = make_input(s.input, (zh, zw), channels=c, seed=seed)
-    net, spec = make(arch, in_channels=z.shape[1], out_channels=problem.channels, width=s.width, seed=seed)
-    spec.check(h, w)
+    net, _ = make(arch, in_channels=z.shape[1], out_channels=problem.channels, width=s.width, seed=seed)
     return net.to(device), z.to(device)
 
 

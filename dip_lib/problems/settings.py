@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import difflib
 import os
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, fields, replace
 from typing import Mapping
 
 __all__ = ["Settings", "preset", "active_preset", "PRESETS", "APPLICATIONS", "UnknownSetting"]
