@@ -159,12 +159,14 @@ class SuperResolution(Settings):
 class Inpainting(Settings):
     """06 inpainting: Barbara crop side ``size_barbara`` (None: whole image), its own steps/lr;
     the large hole's steps and ``min_gain_hole``, the margin (dB) its check asks over the mean-filled
-    input (None: not checked); the library image's longer side and steps."""
+    input (None: not checked); the library image's longer side and steps, and
+    ``min_gain_library``, the margin of the encoder-decoder over ResNet and U-Net (None: not checked)."""
     size_barbara: int | None = 128
     steps_barbara: int = 1200
     lr_barbara: float = 0.01
     steps_hole: int = 1200
     min_gain_hole: float | None = 1.0
+    min_gain_library: float | None = 1.0
     size_library: int | None = 202
     steps_library: int = 400
 
@@ -305,13 +307,13 @@ APPLICATIONS: dict[str, tuple[type, dict[str, dict]]] = {
                              "paper": dict(image="zebra", arch="sr", steps=2000, steps_x8=4000, sigma_p=0.03,
                                            sigma_p_x8=0.05, min_gain_x4=1.0, min_gain_x8=0.5, minutes=10)}),
     "inpainting": (Inpainting, {"test": dict(steps=300, sigma_p=0.03, size_barbara=64, steps_barbara=300,
-                                             steps_hole=300, min_gain_hole=None, size_library=202, steps_library=60,
+                                             steps_hole=300, min_gain_hole=None, min_gain_library=1.0, size_library=202, steps_library=60,
                                              minutes=1.5),
                                 "cpu": dict(size=128, steps=1200, sigma_p=0.03, size_barbara=128, steps_barbara=1200,
-                                            steps_hole=1200, min_gain_hole=None, size_library=202, steps_library=400,
+                                            steps_hole=1200, min_gain_hole=None, min_gain_library=None, size_library=202, steps_library=400,
                                             minutes=5),
                                 "paper": dict(steps=6000, steps_barbara=11000, lr_barbara=0.001, steps_hole=5000,
-                                              min_gain_hole=1.0, steps_library=3000, size_barbara=None, size_library=None, sigma_p=0.03,
+                                              min_gain_hole=1.0, min_gain_library=1.0, steps_library=3000, size_barbara=None, size_library=None, sigma_p=0.03,
                                               minutes=30)}),
     "enhancement": (Enhancement, {"test": dict(size=96, steps=100, stops=(25, 50, 100), minutes=0.2, **_NO_AVERAGE),
                                   "cpu": dict(size=256, steps=800, stops=(100, 300, 800), minutes=3, **_NO_AVERAGE),
