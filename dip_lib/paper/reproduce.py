@@ -72,10 +72,10 @@ TABLES: dict[str, TableSpec] = {
                                          "NLM": "NLM", "CBM3D": "CBM3D"}),
     "sr4": TableSpec("sr4", "sr", ("Set5", "Set14"), "4x super-resolution, Set5 and Set14 "
                      "(PSNR on Y, border of 4 px cropped)", "nearest", ("bicubic",), factor=4,
-                     paper_method={"DIP last": "DIP"}),
+                     paper_method={"DIP last": "DIP", "bicubic": "Bicubic"}),
     "sr8": TableSpec("sr8", "sr", ("Set5", "Set14"), "8x super-resolution, Set5 and Set14 "
                      "(PSNR on Y, border of 8 px cropped)", "nearest", ("bicubic",), factor=8,
-                     paper_method={"DIP last": "DIP"}),
+                     paper_method={"DIP last": "DIP", "bicubic": "Bicubic"}),
     "inpainting": TableSpec("inpainting", "inpainting", ("Heide11",),
                             "Inpainting, Heide11 (grayscale), 50% of pixels missing (PSNR, dB)",
                             "masked", ("biharmonic",), keep=0.5, channels=1,
@@ -389,7 +389,8 @@ def _document(rep: Report, spec: TableSpec, preset_name, restarts, seed=0) -> st
              + ("; `DIP avg`: average of the runs' EMA outputs" if restarts > 1 else "")
              + f"; `paper DIP`: the paper's number for our `{main}` column (— where the paper gives none;"
              " in a mean row, the mean of the paper's per-image numbers over the same images, computed here)."
-             " Paper rows are the paper's averages over the whole set: compare them with a mean row only"
+             " Paper rows are the paper's averages over the whole set, each under the column of ours it"
+             " corresponds to (e.g. the paper's Bicubic row under `bicubic`): compare them with a mean row only"
              " when every image of the set ran in the paper preset."]
     notes = sorted({f"{k}: {v}" for r in rep.records for k, v in r.get("notes", {}).items()})
     lines += [f"Unavailable: {n}" for n in notes]
