@@ -29,7 +29,7 @@
 # | preset | where | run time |
 # |---|---|---|
 # | `test` | CI | ~1 min |
-# | `cpu` | Binder / laptop | ~7 min |
+# | `cpu` | Binder / laptop | ~4 min |
 # | `paper` | GPU (Colab) | ~10 min |
 #
 # [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/dip-kit/deep-image-prior-kit/blob/main/notebooks/12_deblurring.ipynb)
@@ -154,10 +154,12 @@ plt.show()
 # improves on the blurred input, but it is **not** the best method: the TV-regularised pixels
 # win by several dB, and the tuned Richardson-Lucy and Wiener deconvolutions are also ahead.
 # The cameraman is nearly piecewise constant, exactly what TV favours, and the network has had
-# few steps at a tiny size. In the `cpu` preset (128 px, 800 steps) it is worse: the deep prior
-# gains only about 0.1-0.3 dB over the blurred input (22.87 vs 22.73 dB Gaussian, 23.18 vs
-# 22.91 dB motion) while TV reaches 25.9 / 28.7 dB: 800 steps are far too few at 128 px. Without any parameter chosen with the truth, the deep prior does reach a
-# good result, but a hand-made prior that fits the image well is hard to beat on deblurring.
+# few steps at a tiny size. In the `cpu` preset (128 px, 3000 steps, σ_p = 0) the deep prior
+# gains 2.1 dB (Gaussian: 24.81 vs 22.73) and 2.8 dB (motion: 25.70 vs 22.91) and beats both
+# deconvolutions (Richardson-Lucy 24.80 / 24.72, Wiener 24.70 / 24.01) although their
+# parameters were chosen with the sharp image and its were not; TV still wins (25.87 / 28.71 dB)
+# on this nearly piecewise-constant picture. A hand-made prior that fits the image well is hard
+# to beat on deblurring.
 # Note also how fragile the deconvolutions are on motion blur: more Richardson-Lucy iterations
 # or a smaller Wiener `balance` make them *worse* even though the noise is tiny, because a
 # motion kernel erases whole frequencies.
@@ -191,8 +193,10 @@ def try_it(kernel, sigma, steps, tv_weight):
 # ## 6. Checks (run by CI)
 # The lesson, checked in every preset: the deep prior beats the blurred input by `p.min_gain`
 # dB for both kernels. Against the best classical baseline the check follows `p.beats_best`:
-# `False` in the `test` preset (the classical methods win there, see above: the check fails if
-# that changes), `None` where no claim is made (printed only).
+# `False` in the `test` and `cpu` presets (TV wins there, see above: the check fails if that
+# changes), `None` where no claim is made (printed only). Where `p.beats_deconvolution` is set
+# (`cpu`), the deep prior must also beat the better of Richardson-Lucy and Wiener by 0.25 dB on
+# average over the two kernels (on the Gaussian blur alone it only ties Richardson-Lucy).
 
 # %%
 for name, row in scores.items():
@@ -205,3 +209,8 @@ for name, row in scores.items():
         print(f"   deep prior vs {best}: not checked in preset '{p.name}' (beats_best is None)")
     else:
         assert (row["deep prior"] > row[best]) == p.beats_best, (name, row["deep prior"], best, row[best])
+deconv_gap = sum(row["deep prior"] - max(row["Richardson-Lucy"], row["Wiener"]) for row in scores.values()) / len(scores)
+print(f"deep prior vs the better deconvolution, mean over the kernels: {deconv_gap:+.2f} dB")
+if p.beats_deconvolution:
+    assert deconv_gap > 0.25, deconv_gap
+
