@@ -32,7 +32,7 @@
 # | preset | where | run time |
 # |---|---|---|
 # | `test` | CI | ~1 min |
-# | `cpu` | Binder / laptop | ~12 min |
+# | `cpu` | Binder / laptop | ~7 min |
 # | `paper` | GPU (Colab) | ~20 min |
 #
 # [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/dip-kit/deep-image-prior-kit/blob/main/notebooks/11_architecture_ablations.ipynb)
