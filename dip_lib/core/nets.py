@@ -29,7 +29,9 @@ from .operators import Downsampler
 from .rng import seeded
 
 __all__ = ["SkipConfig", "skip", "build", "make", "architecture", "NetSpec", "ARCHITECTURES", "ResNet", "UNet",
-           "PixelImage", "DeepDecoder", "count_parameters"]
+           "PixelImage", "DeepDecoder", "count_parameters", "BN_INITS", "init_batchnorm"]
+
+BN_INITS = ("torch", "paper")
 
 
 def _as_list(value, n, name):
@@ -80,7 +82,7 @@ class _Scale(nn.Module):
         c_deep = cfg.n_up[i + 1] if deeper is not None else nd
         mode = cfg.upsample[i]
         self.up_sample = nn.Upsample(scale_factor=2, mode=mode,
-                                     align_corners=False if mode == "bilinear" else None)
+                                     align_corners=cfg.align_corners if mode == "bilinear" else None)
         self.bn = nn.BatchNorm2d(ns + c_deep)
         up = [_block(ns + c_deep, nu, cfg.k_up[i], pad=cfg.pad)]
         if cfg.need_1x1_up:
@@ -110,6 +112,9 @@ class SkipConfig:
     pad: str = "reflect"
     need_1x1_up: bool = True
     sigmoid: bool = True
+    # bilinear upsampling as torch >= 0.4 does it (False) or as PyTorch 0.2/0.3 did (True: the
+    # version the authors' code named until June 2018, when the CVPR tables had been made)
+    align_corners: bool = False
 
     def normalised(self) -> "SkipConfig":
         n = len(self.n_down)
@@ -313,6 +318,14 @@ ARCHITECTURES: dict[str, SkipConfig] = {
     "inversion": SkipConfig(n_down=[16, 32, 64, 128, 128, 128], n_up=[16, 32, 64, 128, 128, 128],
                             n_skip=[4] * 6, k_down=[7, 7, 5, 5, 3, 3], k_up=[7, 7, 5, 5, 3, 3],
                             upsample="nearest", downsample="avg", pad="zero", sigmoid=True),
+    # activation maximisation (tex 1147-1155; k_up and the 6th skip from the authors' activation_maximization.ipynb;
+    # zero padding as the tex says, line 1074: the notebook pads by reflection)
+    "activation": SkipConfig(n_down=[16, 32, 64, 128, 128, 128], n_up=[16, 32, 64, 128, 128, 128],
+                             n_skip=[0, 4, 4, 4, 4, 4], k_down=[5, 3, 5, 5, 3, 5], k_up=[5, 3, 5, 3, 5, 3],
+                             upsample="bilinear", downsample="avg", pad="zero", sigmoid=True),
+    # flash/no-flash (the authors' flash-no-flash.ipynb): z = the flash image, nearest upsampling at
+    # the two finest scales, bilinear below
+    "flash": SkipConfig(in_channels=3, upsample=["nearest", "nearest", "bilinear", "bilinear", "bilinear"]),
     "encoder-decoder-6": _hourglass(6, upsample="nearest"),
     "encoder-decoder-4": _hourglass(4, upsample="nearest"),
     "encoder-decoder-2": _hourglass(2, upsample="nearest"),
@@ -366,10 +379,38 @@ def architecture(arch: str | SkipConfig = "default", *, in_channels: int | None 
     return NetSpec(key, 1, 1, 0)   # pixels: no code
 
 
+def _check_bn_init(bn_init: str) -> str:
+    if bn_init not in BN_INITS:
+        raise ValueError(f"bn_init must be 'torch' (BatchNorm scale 1, torch >= 1.2) or 'paper' (scale drawn from "
+                         f"U(0, 1), as PyTorch 0.2-0.4 did when the paper's experiments ran), not {bn_init!r}")
+    return bn_init
+
+
+def init_batchnorm(net: nn.Module, bn_init: str = "paper", generator: torch.Generator | None = None) -> nn.Module:
+    """Set the scale (``weight``) of every affine BatchNorm in ``net``, in place.
+
+    'paper': drawn from U(0, 1), what ``BatchNorm2d.reset_parameters`` did in PyTorch 0.2-0.4, the
+    versions the authors' code named (torch >= 1.2 starts the scale at 1); 'torch': set to 1.
+    The shift (``bias``) is 0 in both. Draws come from ``generator`` (never the global RNG).
+    """
+    _check_bn_init(bn_init)
+    with torch.no_grad():
+        for m in net.modules():
+            if isinstance(m, nn.modules.batchnorm._BatchNorm) and m.affine:
+                if bn_init == "paper":
+                    m.weight.copy_(torch.rand(m.weight.shape, generator=generator))
+                else:
+                    m.weight.fill_(1.0)
+                m.bias.zero_()
+    return net
+
+
 def make(arch: str | SkipConfig = "default", *, in_channels: int | None = None, out_channels: int | None = None,
-         width: int | None = None, seed: int | None = None, device=None, **overrides) -> tuple[nn.Module, NetSpec]:
+         width: int | None = None, seed: int | None = None, device=None, bn_init: str = "torch",
+         **overrides) -> tuple[nn.Module, NetSpec]:
     """Build f_θ and return it with its :class:`NetSpec` (see :func:`build`)."""
     key = _check_name(arch)
+    _check_bn_init(bn_init)
     if key == "pixels":
         raise ValueError("'pixels' has no network to build: dip.solve(problem, settings, arch='pixels') fits "
                          "the image itself (dip.PixelImage)")
@@ -390,21 +431,30 @@ def make(arch: str | SkipConfig = "default", *, in_channels: int | None = None, 
             net = DeepDecoder(out_channels=out_channels or 3, **kw)
         else:
             net = skip(_skip_config(key, width, **overrides), **given)
+        if bn_init == "paper":
+            # the net's own seeded stream, continued after its convolutions were drawn: reproducible
+            # by ``seed``, and the caller's global RNG state is restored by ``seeded``
+            g = torch.Generator()
+            g.set_state(torch.get_rng_state())
+            init_batchnorm(net, "paper", g)
     net.name = key
     return (net.to(device) if device is not None else net), spec
 
 
 def build(arch: str | SkipConfig = "default", *, in_channels: int | None = None, out_channels: int | None = None,
-          width: int | None = None, seed: int | None = None, device=None, **overrides) -> nn.Module:
+          width: int | None = None, seed: int | None = None, device=None, bn_init: str = "torch",
+          **overrides) -> nn.Module:
     """Build f_θ: a name in ``ARCHITECTURES``, 'resnet', 'unet', 'deep_decoder', or a :class:`SkipConfig`.
 
     ``width`` scales every hourglass filter count by width/128 (the presets use it to make
     small networks for CPU runs; for the Deep Decoder it is its channel count); ``overrides``
     go to :class:`SkipConfig` (or the class's constructor). ``seed`` makes the random θ
-    reproducible; torch's global RNG is left as it was.
+    reproducible; torch's global RNG is left as it was. ``bn_init``: 'torch' (BatchNorm scale 1,
+    today's default) or 'paper' (scale ~ U(0, 1), drawn from the same seed: the default of PyTorch
+    0.2-0.4, which the paper's experiments ran with).
     """
     return make(arch, in_channels=in_channels, out_channels=out_channels, width=width, seed=seed,
-                device=device, **overrides)[0]
+                device=device, bn_init=bn_init, **overrides)[0]
 
 
 def count_parameters(net: nn.Module) -> int:

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field, replace
 from functools import partial
 from typing import Callable
 
+import numpy as np
 import torch
 
 from ..core.losses import feature_loss, mse, tv
@@ -24,7 +25,8 @@ from ..core.operators import (JPEG, Blur, ClassScore, Downsampler, Features, Ide
                               gaussian_kernel, gaussian_noise, motion_kernel)
 
 __all__ = ["Problem", "check_image", "denoising", "jpeg_artifacts", "super_resolution", "inpainting", "deblurring",
-           "flash_no_flash", "preimage", "activation_maximization", "enhancement", "blur_kernel"]
+           "flash_no_flash", "preimage", "activation_maximization", "enhancement", "blur_kernel", "pil_downscale",
+           "paper_sr_crop", "psnr_sr_border", "PAPER_SR_BORDER"]
 
 
 def check_image(x, name: str = "image") -> torch.Tensor:
@@ -113,6 +115,10 @@ class Problem:
 
 
 def _noisy(x0, sigma, seed):
+    import numbers
+    if isinstance(sigma, bool) or not isinstance(sigma, numbers.Real):
+        raise ValueError(f"sigma is the noise std on the 0-255 scale: give a number in (0, 255] (e.g. 25), "
+                         f"not {type(sigma).__name__} {sigma!r}")
     if not (0 < sigma <= 255):
         raise ValueError(f"sigma is the noise std on the 0-255 scale and must be in (0, 255], got {sigma}")
     return gaussian_noise(x0, sigma / 255, seed=seed)
@@ -145,23 +151,105 @@ def jpeg_artifacts(clean: torch.Tensor | None = None, *, jpeg_image: torch.Tenso
     return Problem("jpeg", op, y, x0, tuple(y.shape), info={"quality": quality})
 
 
-def super_resolution(clean: torch.Tensor | None = None, factor: int = 4, *, low: torch.Tensor | None = None) -> Problem:
+# the authors' SR evaluation script crops 4 px at the top/left and 5 px at the bottom/right of the
+# centre crop, for x4 and x8 alike (``gt[:, t[0] + 4:t[-1] - 4]`` with t[-1] the last row: 4 + 1)
+PAPER_SR_BORDER = (4, 5)
+
+
+def _uint8(x: torch.Tensor) -> np.ndarray:
+    """A 1xCxHxW image in [0, 1] as the HxW(xC) 8-bit array it was stored as (rounded)."""
+    a = np.round(x.detach().float().cpu().clamp(0, 1)[0].permute(1, 2, 0).numpy() * 255).astype(np.uint8)
+    return a[..., 0] if a.shape[2] == 1 else a
+
+
+def pil_downscale(hr: torch.Tensor, factor: int) -> torch.Tensor:
+    """The low-resolution image the way the paper's authors made it: the 8-bit HR image resized to
+    (H // factor, W // factor) by PIL's Lanczos filter (``Image.ANTIALIAS`` in their code, an alias of
+    ``Image.LANCZOS``) in 8-bit 'L'/'RGB' mode, so y is 8-bit too. Unlike ``Downsampler(factor)(hr)``
+    this is not the operator the fit uses (no "inverse crime")."""
+    from PIL import Image
+    hr = check_image(hr, "high-resolution image")
+    if int(factor) != factor or factor < 1:
+        raise ValueError(f"factor must be a positive integer (2, 4, 8, ...), not {factor}")
+    h, w = hr.shape[-2:]
+    if h < factor or w < factor:
+        raise ValueError(f"the image is {h}x{w}, smaller than the factor {factor}")
+    if hr.shape[1] not in (1, 3):
+        raise ValueError(f"the image must have 1 or 3 channels, got {hr.shape[1]}")
+    small = Image.fromarray(_uint8(hr)).resize((w // int(factor), h // int(factor)), Image.LANCZOS)
+    t = torch.from_numpy(np.asarray(small, dtype=np.float32) / 255)
+    t = t[..., None] if t.dim() == 2 else t
+    return t.permute(2, 0, 1)[None].contiguous()
+
+
+def paper_sr_crop(img: torch.Tensor, factor: int, multiple: int = 32) -> torch.Tensor:
+    """The HR image of the paper's SR tables: the benchmark image cut to a multiple of ``factor`` at
+    the bottom/right (the LapSRN ``*_GT.png`` files the authors used: MATLAB ``modcrop``), then
+    centre-cropped to a multiple of ``multiple`` with the offsets rounded as PIL rounds the
+    authors' float box (``round((W - w) / 2)``, halves to even), not floored."""
+    img = check_image(img, "image")
+    h, w = img.shape[-2:]
+    h, w = h - h % int(factor), w - w % int(factor)
+    nh, nw = h - h % multiple, w - w % multiple
+    if nh == 0 or nw == 0:
+        raise ValueError(f"the image is {h}x{w}, smaller than {multiple}: use a larger image")
+    top, left = round((h - nh) / 2), round((w - nw) / 2)
+    return img[..., top:top + nh, left:left + nw]
+
+
+def psnr_sr_border(x, ref, near: int = 4, far: int = 5) -> float:
+    """``dip.psnr_sr`` (Y channel, 8-bit) with ``near`` px cropped at the top/left and ``far`` px at
+    the bottom/right: the authors' evaluation script uses (4, 5) for both factors."""
+    if not 0 <= near <= far:
+        raise ValueError(f"the border must satisfy 0 <= near <= far, got near={near}, far={far}")
+    extra = far - near
+    if extra:
+        x, ref = x[..., :x.shape[-2] - extra, :x.shape[-1] - extra], ref[..., :ref.shape[-2] - extra, :ref.shape[-1] - extra]
+    return psnr_sr(x, ref, factor=near)
+
+
+def super_resolution(clean: torch.Tensor | None = None, factor: int = 4, *, low: torch.Tensor | None = None,
+                     downscale: str = "operator", border: int | tuple[int, int] | None = None) -> Problem:
     """×factor super-resolution, A = d, the Lanczos-2 downsampler: E = ||d(x) − y||².
 
-    y = d(x0) unless the low-resolution image ``low`` is given (e.g. resized by PIL, as the
-    paper's data); PSNR follows the SR protocol (Y channel, border of ``factor`` px cropped).
+    y is the low-resolution image ``low`` if given, else made from ``clean``: ``downscale=
+    'operator'`` gives y = d(x0), the very operator the fit uses (simple, but an "inverse crime");
+    ``'pil'`` resizes the 8-bit image with PIL's Lanczos filter, as the paper's authors did
+    (:func:`pil_downscale`). PSNR follows the SR protocol (Y channel, 8-bit): ``border`` None
+    crops ``factor`` px on every side, an int that many, ``(near, far)`` near px at the top/left and
+    far px at the bottom/right (the authors' script: ``PAPER_SR_BORDER`` = (4, 5)).
     """
     op = Downsampler(factor)
     if clean is None and low is None:
         raise ValueError("give the high-resolution image (it is downsampled) or the low-resolution one (low=...)")
+    if downscale not in ("operator", "pil"):
+        raise ValueError(f"downscale must be 'operator' (y = d(x0)) or 'pil' (the authors' 8-bit PIL Lanczos "
+                         f"resize), not {downscale!r}")
     x0 = None if clean is None else check_image(clean, "high-resolution image")
-    y = check_image(low, "low-resolution image") if low is not None else op.observe(x0)
+    if low is not None:
+        y = check_image(low, "low-resolution image")
+    else:
+        if x0.shape[-2] % op.factor or x0.shape[-1] % op.factor:
+            raise ValueError(f"the high-resolution image is {tuple(x0.shape[-2:])}, not a multiple of the factor "
+                             f"{op.factor}: crop it with dip.crop_to_multiple(img, {op.factor})")
+        y = op.observe(x0) if downscale == "operator" else pil_downscale(x0, op.factor)
     shape = (1, y.shape[1], y.shape[-2] * op.factor, y.shape[-1] * op.factor)
     if x0 is not None and tuple(x0.shape) != shape:
         raise ValueError(f"the high-resolution image is {tuple(x0.shape[-2:])}, not {factor}x the low-resolution "
                          f"{tuple(y.shape[-2:])}: crop it with dip.crop_to_multiple(img, {factor})")
-    return Problem(f"sr x{op.factor}", op, y, x0, shape, metric=partial(psnr_sr, factor=op.factor),
-                   info={"factor": op.factor})
+    if border is None:
+        metric = partial(psnr_sr, factor=op.factor)
+    elif isinstance(border, int) and not isinstance(border, bool) and border >= 0:
+        metric = partial(psnr_sr, factor=border)
+    elif isinstance(border, tuple) and len(border) == 2 and all(isinstance(b, int) and b >= 0 for b in border) \
+            and border[0] <= border[1]:
+        metric = partial(psnr_sr_border, near=border[0], far=border[1])
+    else:
+        raise ValueError(f"border must be None (factor px), a whole number of pixels or (near, far) with "
+                         f"near <= far, e.g. dip.PAPER_SR_BORDER = (4, 5); got {border!r}")
+    info = {"factor": op.factor, "downscale": "given" if low is not None else downscale,
+            "border": op.factor if border is None else border}
+    return Problem(f"sr x{op.factor}", op, y, x0, shape, metric=metric, info=info)
 
 
 def inpainting(image: torch.Tensor, mask: torch.Tensor, *, truth: torch.Tensor | None = None) -> Problem:
