@@ -9,24 +9,38 @@ Tables (protocols of Ulyanov, Vedaldi, Lempitsky, IJCV 2020):
 - ``denoising``: CBM3D9, Gaussian noise σ=25; DIP's last iterate, its exponential average
   (EMA) and the average of ``restarts`` runs (the paper averages two); baselines NLM and CBM3D
   (when the optional ``bm3d`` package is installed).
-- ``sr4`` / ``sr8``: Set5 and Set14, LR = Lanczos downscale of the HR image, E = ||d(f_θ(z)) − y||²
-  with z at HR size; PSNR with the SR protocol (``dip.psnr_sr``: Y channel, border of ``factor``
-  pixels cropped). HR is centre-cropped to a multiple of the factor and of the network's stride.
+- ``sr4`` / ``sr8``: Set5 and Set14 as the authors prepared them: at native size the HR image is
+  ``dip.paper_sr_crop`` (cut to a multiple of the factor, centred crop to the network's stride)
+  and LR its 8-bit PIL Lanczos resize (``downscale='pil'``: no inverse crime); E = ||d(f_θ(z)) − y||²
+  with z at HR size; PSNR on the Y channel with the authors' border (4 px, 5 at the bottom/right).
   Baselines: nearest neighbour and bicubic upsampling.
 - ``inpainting``: Heide11 (grayscale), 50% of pixels dropped by a Bernoulli mask from the seed.
 
-Every image writes ``OUT/TABLE/<image>.json`` (PSNRs, time, settings) and a figure
-``<image>.png``; a rerun skips images whose result exists with the same settings, so an
-interrupted run resumes. The table is printed as markdown and written to ``table.md`` and
-``table.csv``. Settings come from ``dip.preset("reproduce")`` (``dip_lib/problems/settings.py``).
+Each table is a list of *jobs*, one per (image, method, seed): the baselines, one DIP fit per
+seed (``restarts`` of them) and, for several fits, their average. Each finished job is one file
+``OUT/TABLE/<image>.<method>.seed<N>.json`` (PSNRs, settings, versions of dip_lib/torch/python,
+device and its name) with its pictures; it is written atomically under a per-job lock, so a
+rerun skips finished jobs ("skipping N finished jobs"), a SIGKILL loses only the jobs running,
+and two runs on one ``--out`` never run the same job (:mod:`dip_lib.paper.jobs`). The table
+(``table.md``, ``table.csv`` and ``table.png``: ours vs the paper per image) is built from the
+result files alone: ``--report-only`` rebuilds it without fitting anything.
+
+Where jobs run: sequentially here by default; one worker process per GPU when several CUDA
+devices are visible (or ``--workers N``); ``--scheduler tcp://HOST:PORT`` on a dask.distributed
+cluster (the optional extra ``dip_lib[dask]``). Settings come from ``dip.preset("reproduce")``
+(``dip_lib/problems/settings.py``).
 """
 from __future__ import annotations
 
 import argparse
 import csv
+import io
 import json
 import math
 import os
+import platform
+import socket
+import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -35,18 +49,20 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from ..core.data import image_set, load_image, resize, crop_to_multiple, save_image
+from ..core.data import image_set, load_image, resize, crop_to_multiple, to_pil
 from ..core.device import resolve_device
 from ..core.nets import architecture
 from ..core.operators import bernoulli_mask
-from ..problems.problem import denoising, inpainting, super_resolution
+from ..problems.problem import PAPER_SR_BORDER, denoising, inpainting, paper_sr_crop, super_resolution
 from ..problems.run import solve
-from .numbers import paper_entry, paper_name
+from .jobs import DASK_MISSING, Job, make_executor, read_result, run_jobs, versions, worker_device, write_atomic
+from .numbers import paper_entry, paper_name, paper_psnr
 from ..problems.settings import PRESETS, Reproduce, preset
 
-__all__ = ["TABLES", "TableSpec", "Report", "reproduce", "table_images", "resolve_settings", "main"]
+__all__ = ["TABLES", "TableSpec", "Report", "reproduce", "table_images", "table_jobs", "resolve_settings",
+           "execute_job", "build_report", "main"]
 
-FORMAT = 1  # bump when the result files change meaning (old results are then recomputed)
+FORMAT = 2  # bump when the result files change meaning (old results are then recomputed)
 
 
 @dataclass(frozen=True)
@@ -71,10 +87,10 @@ TABLES: dict[str, TableSpec] = {
                            paper_method={"DIP last": "DIP last", "DIP EMA": "DIP EMA", "DIP avg": "DIP",
                                          "NLM": "NLM", "CBM3D": "CBM3D"}),
     "sr4": TableSpec("sr4", "sr", ("Set5", "Set14"), "4x super-resolution, Set5 and Set14 "
-                     "(PSNR on Y, border of 4 px cropped)", "nearest", ("bicubic",), factor=4,
+                     "(PSNR on Y, border of 4 px cropped, 5 at the bottom/right)", "nearest", ("bicubic",), factor=4,
                      paper_method={"DIP last": "DIP", "bicubic": "Bicubic"}),
     "sr8": TableSpec("sr8", "sr", ("Set5", "Set14"), "8x super-resolution, Set5 and Set14 "
-                     "(PSNR on Y, border of 8 px cropped)", "nearest", ("bicubic",), factor=8,
+                     "(PSNR on Y, border of 4 px cropped, 5 at the bottom/right)", "nearest", ("bicubic",), factor=8,
                      paper_method={"DIP last": "DIP", "bicubic": "Bicubic"}),
     "inpainting": TableSpec("inpainting", "inpainting", ("Heide11",),
                             "Inpainting, Heide11 (grayscale), 50% of pixels missing (PSNR, dB)",
@@ -119,7 +135,7 @@ def _spec(table: str) -> TableSpec:
 
 
 _RUN_KEYS = ("arch", "size", "width", "input", "input_depth", "steps", "lr", "sigma_p", "ema", "every", "backtrack",
-             "restarts")
+             "restarts", "bn_init", "precision")
 
 
 def resolve_settings(table: str, preset_name: str | None = None, image: str | None = None,
@@ -154,7 +170,7 @@ def _load(name: str, s: dict, spec: TableSpec, stride: int) -> torch.Tensor:
     return crop_to_multiple(img, multiple, verbose=False)
 
 
-# --- one image -------------------------------------------------------------------------------
+# --- one job ---------------------------------------------------------------------------------
 
 def _baseline(kind: str, degraded: torch.Tensor, spec: TableSpec, mask=None):
     """A baseline's output, or None (with the reason) when it is unavailable."""
@@ -173,83 +189,151 @@ def _baseline(kind: str, degraded: torch.Tensor, spec: TableSpec, mask=None):
     raise ValueError(f"unknown baseline {kind!r}")
 
 
-def run_image(table: str, name: str, s: dict, device=None, verbose: bool = True) -> dict:
-    """Degrade one image, fit DIP ``s['restarts']`` times, score it and the baselines.
-
-    Returns the result record (JSON-able) plus the images under the key ``_images``.
-    """
+def prepare(table: str, name: str, s: dict) -> dict:
+    """Load and degrade one image of ``table`` as ``s`` says: ``clean``, ``problem``, the
+    ``degraded`` observation, the ``shown`` input (scored in the input column), ``mask``."""
     spec = _spec(table)
-    device = resolve_device(device)
     p = _settings(s)
     stride = architecture(p.arch, in_channels=p.input_depth, width=p.width).stride
-    clean = _load(name, s, spec, stride)
-    seed = s["seed"]
     mask = None
+    if spec.task == "sr" and not s["size"]:
+        # native size, as the authors: the HR crop of their files, LR = 8-bit PIL Lanczos resize
+        clean = paper_sr_crop(load_image(name, channels=spec.channels, verbose=False), spec.factor,
+                              multiple=math.lcm(stride, spec.factor))
+    else:
+        clean = _load(name, s, spec, stride)
     if spec.task == "denoising":
-        problem = denoising(clean, sigma=spec.sigma, seed=seed)
-        degraded = shown_input = problem.observation
+        problem = denoising(clean, sigma=spec.sigma, seed=s["seed"])
+        degraded = shown = problem.observation
     elif spec.task == "sr":
         f = spec.factor
-        degraded = resize(clean, (clean.shape[-2] // f, clean.shape[-1] // f))  # PIL Lanczos, as the paper
-        problem = super_resolution(clean, f, low=degraded)
-        shown_input = F.interpolate(degraded, scale_factor=f, mode="nearest")
+        problem = super_resolution(clean, f, downscale="pil", border=PAPER_SR_BORDER)
+        degraded = problem.observation
+        shown = F.interpolate(degraded, scale_factor=f, mode="nearest")
     else:
-        mask = bernoulli_mask(clean, keep=spec.keep, seed=seed)
+        mask = bernoulli_mask(clean, keep=spec.keep, seed=s["seed"])
         problem = inpainting(clean, mask)
-        degraded = shown_input = problem.observation
-    metric = problem.metric
-    scores = {spec.input_label: metric(shown_input, clean)}
-    outputs, notes = {}, {}
-    for kind in spec.baselines:
-        out, why = _baseline(kind, degraded, spec, mask)
-        scores[kind] = None if out is None else metric(out, clean)
-        if out is not None:
-            outputs[kind] = out
-        if why:
-            notes[kind] = why
-
-    t0 = time.perf_counter()
-    results = []
-    for r in range(s["restarts"]):
-        if verbose:
-            print(f"  {_stem(name)}: fit {r + 1}/{s['restarts']} ({p.steps} steps on {device})", flush=True)
-        res = solve(problem, p, seed=seed + r, device=device)
-        results.append(res)
-    seconds = time.perf_counter() - t0
-    first = results[0]
-    scores["DIP last"] = metric(first.image, clean)
-    scores["DIP EMA"] = None if first.ema_image is None else metric(first.ema_image, clean)
-    if s["restarts"] > 1:
-        finals = [(r.ema_image if r.ema_image is not None else r.image) for r in results]
-        avg = torch.stack(finals).mean(0)
-        scores["DIP avg"] = metric(avg, clean)
-        outputs["DIP avg"] = avg
-    outputs["DIP last"], outputs["DIP EMA"] = first.image, first.ema_image
-    hist = {k: [round(v, 4) for v in first.history[k]] for k in ("step", "psnr", "psnr_ema")}
-    set_name = next(sn for sn in spec.sets if name.startswith(sn + "/"))
-    return {"image": _stem(name), "name": name, "set": set_name, "paper_name": paper_name(set_name, _stem(name)),
-            "shape": list(clean.shape[-2:]), "psnr": scores, "notes": notes, "seconds": round(seconds, 2),
-            "steps": p.steps, "device": str(device), "settings": s, "history": hist,
-            "_images": {"clean": clean, spec.input_label: shown_input, **outputs}}
+        degraded = shown = problem.observation
+    return {"clean": clean, "problem": problem, "degraded": degraded, "shown": shown, "mask": mask}
 
 
-def _figure(rec: dict, spec: TableSpec, path: Path) -> None:
+def table_jobs(table: str, preset_name: str | None = None, images=None, seed: int = 0,
+               restarts: int | None = None, device=None) -> list[Job]:
+    """The jobs of a table, in the order they run: per image, the baselines, the DIP fits
+    (seeds ``seed`` .. ``seed + restarts - 1``) and, with several fits, their average."""
+    spec = _spec(table)
+    jobs = []
+    dev = None if device is None else str(device)
+    for name, set_name, key in table_images(table, images):
+        s = resolve_settings(table, preset_name, key, restarts, seed)
+        base = dict(table=table, name=name, key=key, set=set_name, settings=s, device=dev)
+        jobs += [Job(method=kind, seed=seed, **base) for kind in spec.baselines]
+        fits = [Job(method="DIP", seed=seed + r, **base) for r in range(s["restarts"])]
+        jobs += fits
+        if len(fits) > 1:
+            jobs.append(Job(method="DIP avg", seed=seed, needs=tuple(fits), **base))
+    return jobs
+
+
+def _png(img: torch.Tensor) -> bytes:
+    buf = io.BytesIO()
+    to_pil(img).save(buf, format="PNG")
+    return buf.getvalue()
+
+
+def _npy(img: torch.Tensor) -> bytes:
+    buf = io.BytesIO()
+    np.save(buf, img.detach().float().cpu().numpy().astype(np.float32))
+    return buf.getvalue()
+
+
+def _figure_png(panels: dict, scores: dict, title: str) -> bytes:
     import matplotlib
-    if "matplotlib.pyplot" not in __import__("sys").modules:
+    if "matplotlib.pyplot" not in sys.modules:
         matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     from ..view.viz import image_grid
-    ims = rec["_images"]
-    order = ["clean", spec.input_label, *spec.baselines, "DIP last", "DIP EMA", "DIP avg"]
-    panels = {}
-    for k in order:
-        if ims.get(k) is not None:
-            v = rec["psnr"].get(k)
-            panels[k if v is None else f"{k} {v:.2f} dB"] = ims[k]
-    fig = image_grid(panels, ncols=min(4, len(panels)), suptitle=f"{rec['paper_name']} ({spec.name})")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=80, bbox_inches="tight")
+    shown = {(k if scores.get(k) is None else f"{k} {scores[k]:.2f} dB"): v for k, v in panels.items()
+             if v is not None}
+    fig = image_grid(shown, ncols=min(4, len(shown)), suptitle=title)
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=80, bbox_inches="tight")
     plt.close(fig)
+    return buf.getvalue()
+
+
+def _device_name(device: torch.device) -> str:
+    if device.type == "cuda":
+        return torch.cuda.get_device_name(device)
+    return f"{platform.processor() or platform.machine()} CPU, {torch.get_num_threads()} threads"
+
+
+def execute_job(job: dict, inputs: dict | None = None) -> dict:
+    """Run one job (a dict from :meth:`Job.as_dict`) wherever the executor put it.
+
+    ``inputs``: for 'DIP avg', the float outputs (``.npy`` bytes) of the fits it averages.
+    Returns ``{"record": <the JSON-able result>, "files": {suffix: bytes}}``; nothing is written
+    here: the driver writes the files (see :mod:`dip_lib.paper.jobs`)."""
+    table, name, s, method = job["table"], job["name"], job["settings"], job["method"]
+    spec = _spec(table)
+    device = resolve_device(worker_device(job.get("device")))
+    t0 = time.perf_counter()
+    d = prepare(table, name, s)
+    clean, metric = d["clean"], d["problem"].metric
+    scores = {spec.input_label: metric(d["shown"], clean)}
+    notes, files, extra = {}, {}, {}
+    title = f"{paper_name(job['set'], job['key'])} ({table}, {method}, seed {job['seed']})"
+    if method == "DIP":
+        p = _settings(s)
+        res = solve(d["problem"], p, seed=job["seed"], device=device)
+        scores["DIP last"] = metric(res.image, clean)
+        scores["DIP EMA"] = None if res.ema_image is None else metric(res.ema_image, clean)
+        final = res.ema_image if res.ema_image is not None else res.image
+        files[".npy"] = _npy(final)
+        files["_out.png"] = _png(res.image)
+        files[".png"] = _figure_png({"clean": clean, spec.input_label: d["shown"], "DIP last": res.image,
+                                     "DIP EMA": res.ema_image}, scores, title)
+        extra["history"] = {k: [round(v, 4) for v in res.history[k]] for k in ("step", "psnr", "psnr_ema")}
+        extra["steps"] = p.steps
+    elif method == "DIP avg":
+        outs = [torch.from_numpy(np.load(io.BytesIO(b))) for _, b in sorted((inputs or {}).items())]
+        if not outs:
+            raise ValueError("'DIP avg' needs the outputs of the DIP fits")
+        avg = torch.stack(outs).mean(0)
+        scores["DIP avg"] = metric(avg, clean)
+        extra["averaged"] = sorted(inputs)
+        files["_out.png"] = _png(avg)
+    elif method in spec.baselines:
+        out, why = _baseline(method, d["degraded"], spec, d["mask"])
+        scores[method] = None if out is None else metric(out, clean)
+        if why:
+            notes[method] = why
+        if out is not None:
+            files["_out.png"] = _png(out)
+    else:
+        raise ValueError(f"unknown method {method!r} for the {table} table")
+    record = {"format": FORMAT, "table": table, "image": job["key"], "name": name, "set": job["set"],
+              "paper_name": paper_name(job["set"], job["key"]), "method": method, "seed": job["seed"],
+              "shape": list(clean.shape[-2:]), "psnr": scores, "notes": notes,
+              "seconds": round(time.perf_counter() - t0, 2), "device": str(device),
+              "device_name": _device_name(device), "host": socket.gethostname(), "pid": os.getpid(),
+              "versions": versions(),
+              "finished": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "settings": s, **extra}
+    return {"record": record, "files": files}
+
+
+def _writer(folder: Path):
+    def write(job: Job, out: dict) -> None:
+        for suffix, data in out["files"].items():        # pictures first, the JSON ("done") last
+            write_atomic(folder / f"{job.stem}{suffix}", data)
+        write_atomic(folder / job.filename, (json.dumps(out["record"], indent=1) + "\n").encode())
+    return write
+
+
+def _gatherer(folder: Path):
+    def gather(job: Job) -> dict:
+        return {n.stem: (folder / f"{n.stem}.npy").read_bytes() for n in job.needs}
+    return gather
 
 
 # --- the table -------------------------------------------------------------------------------
@@ -260,11 +344,14 @@ class Report:
     table: str
     columns: list
     rows: list
-    records: list
+    records: list       # one merged record per image: {"image", "set", "paper_name", "psnr", "notes"}
     folder: Path
     seconds: float
-    fitted: list        # images fitted in this call (the others were loaded from OUT)
+    fitted: list        # job stems run by this call
     sources: list
+    skipped: list = field(default_factory=list)    # job stems finished before this call
+    missing: list = field(default_factory=list)    # job stems with no (valid) result yet
+    failed: dict = field(default_factory=dict)     # job stem -> error
 
     def markdown(self) -> str:
         def cell(v):
@@ -277,6 +364,29 @@ class Report:
 def _mean(vals):
     vals = [v for v in vals if v is not None]
     return float(np.mean(vals)) if vals else None
+
+
+def _merge(spec: TableSpec, jobs: list[Job], records: dict) -> list[dict]:
+    """One record per image from its jobs' result files (None where a job has no result yet)."""
+    merged = {}
+    for job in jobs:
+        m = merged.setdefault(job.key, {"image": job.key, "name": job.name, "set": job.set,
+                                        "paper_name": paper_name(job.set, job.key), "psnr": {}, "notes": {},
+                                        "devices": []})
+        rec = records.get(job.stem)
+        if rec is None:
+            continue
+        if rec["device_name" if "device_name" in rec else "device"] not in m["devices"]:
+            m["devices"].append(rec.get("device_name", rec["device"]))
+        m["notes"].update(rec.get("notes", {}))
+        ps = rec["psnr"]
+        m["psnr"].setdefault(spec.input_label, ps.get(spec.input_label))
+        if job.method == "DIP":
+            if job.seed == job.settings["seed"]:          # the first fit fills the last / EMA columns
+                m["psnr"]["DIP last"], m["psnr"]["DIP EMA"] = ps.get("DIP last"), ps.get("DIP EMA")
+        else:
+            m["psnr"][job.method] = ps.get(job.method)
+    return [m for m in merged.values() if any(v is not None for v in m["psnr"].values())]
 
 
 def _rows(spec: TableSpec, records: list, restarts: int) -> tuple[list, list, list]:
@@ -316,74 +426,67 @@ def _rows(spec: TableSpec, records: list, restarts: int) -> tuple[list, list, li
     return columns, rows, sources
 
 
-def _public(rec: dict) -> dict:
-    return {k: v for k, v in rec.items() if not k.startswith("_")}
+def _versus_png(rep: "Report", spec: TableSpec, main: str) -> bytes:
+    """The figure of the table: ours (``main`` column) vs the paper's number, per image."""
+    import matplotlib
+    if "matplotlib.pyplot" not in sys.modules:
+        matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    recs = rep.records
+    names = [r["paper_name"] for r in recs]
+    x = np.arange(len(recs))
+    fig, ax = plt.subplots(figsize=(max(4.0, 0.6 * len(recs) + 2), 3.2))
+    series = [(spec.input_label, "input", "x", "0.6"), (main, f"ours ({main})", "o", "C0")]
+    for col, label, marker, colour in series:
+        ys = [r["psnr"].get(col) for r in recs]
+        ax.plot(x, [np.nan if v is None else v for v in ys], marker, color=colour, label=label)
+    paper = [paper_psnr(spec.name, r["set"], r["paper_name"], spec.paper_method.get(main, "DIP")) for r in recs]
+    ax.plot(x, [np.nan if v is None else v for v in paper], "s", mfc="none", color="C3", label="paper")
+    ax.set_xticks(x, names, rotation=45, ha="right")
+    ax.set_ylabel("PSNR (dB)")
+    ax.set_title(spec.title, fontsize=9)
+    ax.legend(fontsize=8)
+    ax.grid(alpha=0.3)
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=90, bbox_inches="tight")
+    plt.close(fig)
+    return buf.getvalue()
 
 
-def _same(a: dict, b: dict) -> bool:
-    return json.loads(json.dumps(a)) == json.loads(json.dumps(b))
-
-
-def reproduce(table: str, preset_name: str | None = None, images=None, seed: int = 0, device=None,
-              restarts: int | None = None, out="reproduce_results", force: bool = False,
-              verbose: bool = True) -> Report:
-    """Run (or resume) one paper table and write ``OUT/TABLE/``: one JSON + figure per image,
-    ``table.csv`` and ``table.md``. Returns the :class:`Report` (``report.markdown()``)."""
+def build_report(table: str, jobs: list[Job], records: dict, folder: Path, seconds: float = 0.0,
+                 fitted=(), skipped=(), failed=None) -> Report:
+    """The table from result records alone; writes ``table.md``, ``table.csv`` and ``table.png``."""
     spec = _spec(table)
-    chosen = table_images(table, images)
-    folder = Path(out) / table
-    folder.mkdir(parents=True, exist_ok=True)
-    t0 = time.perf_counter()
-    records, fitted = [], []
-    for name, set_name, key in chosen:
-        s = resolve_settings(table, preset_name, key, restarts, seed)
-        path = folder / f"{key}.json"
-        if path.exists() and not force:
-            try:
-                old = json.loads(path.read_text())
-            except (json.JSONDecodeError, OSError):
-                old = None
-            if old is not None and _same(old.get("settings"), s):
-                if verbose:
-                    print(f"  {key}: done before ({path}), skipped", flush=True)
-                records.append(old)
-                continue
-            if verbose:
-                print(f"  {key}: {path} has other settings, fitting again", flush=True)
-        rec = run_image(table, name, s, device=device, verbose=verbose)
-        _figure(rec, spec, folder / f"{key}.png")
-        save_image(rec["_images"]["DIP avg" if "DIP avg" in rec["_images"] else "DIP last"],
-                   folder / f"{key}_dip.png")
-        rec = _public(rec)
-        tmp = path.with_suffix(".json.tmp")
-        tmp.write_text(json.dumps(rec, indent=1))
-        os.replace(tmp, path)   # atomic: an interrupted run never leaves half a result
-        records.append(rec)
-        fitted.append(key)
-        if verbose:
-            p = rec["psnr"]
-            print(f"  {key}: DIP {p['DIP last']:.2f} dB (input {p[spec.input_label]:.2f}) "
-                  f"in {rec['seconds']:.0f} s", flush=True)
-    n_restarts = resolve_settings(table, preset_name, None, restarts, seed)["restarts"]
-    columns, rows, sources = _rows(spec, records, n_restarts)
-    rep = Report(table, columns, rows, records, folder, time.perf_counter() - t0, fitted, sources)
-    with open(folder / "table.csv", "w", newline="") as f:
-        w = csv.DictWriter(f, fieldnames=columns, extrasaction="ignore")
-        w.writeheader()
-        for r in rows:
-            w.writerow({c: ("" if r.get(c) is None else (round(r[c], 4) if isinstance(r[c], float) else r[c]))
-                        for c in columns})
-    (folder / "table.md").write_text(_document(rep, spec, preset_name, n_restarts, seed))
+    folder = Path(folder)
+    s0 = jobs[0].settings
+    restarts = s0["restarts"]
+    merged = _merge(spec, jobs, records)
+    columns, rows, sources = _rows(spec, merged, restarts)
+    rep = Report(table, columns, rows, merged, folder, seconds, list(fitted), sources, list(skipped),
+                 [j.stem for j in jobs if j.stem not in records], dict(failed or {}))
+    lines = io.StringIO()
+    w = csv.DictWriter(lines, fieldnames=columns, extrasaction="ignore", lineterminator="\n")
+    w.writeheader()
+    for r in rows:
+        w.writerow({c: ("" if r.get(c) is None else (round(r[c], 4) if isinstance(r[c], float) else r[c]))
+                    for c in columns})
+    write_atomic(folder / "table.csv", lines.getvalue().encode())
+    write_atomic(folder / "table.md", _document(rep, spec, s0).encode())
+    main = "DIP avg" if restarts > 1 and spec.task == "denoising" else "DIP last"
+    if merged:
+        write_atomic(folder / "table.png", _versus_png(rep, spec, main))
     return rep
 
 
-def _document(rep: Report, spec: TableSpec, preset_name, restarts, seed=0) -> str:
-    s = resolve_settings(spec.name, preset_name, None, restarts, seed)
+def _document(rep: Report, spec: TableSpec, s: dict) -> str:
+    restarts = s["restarts"]
     main = "DIP avg" if restarts > 1 and spec.task == "denoising" else "DIP last"
     size = "native size" if not s["size"] else f"longer side {s['size']} px"
+    devices = sorted({d for r in rep.records for d in r.get("devices", [])})
     lines = [f"### {spec.title}", "",
              f"preset `{s['preset']}`: {size}, width {s['width'] or 'paper'}, {s['steps']} steps, lr {s['lr']}, "
-             f"σ_p {s['sigma_p']:.3g}, EMA {s['ema']}, {restarts} run(s), seed {s['seed']}", "",
+             f"σ_p {s['sigma_p']:.3g}, EMA {s['ema']}, {restarts} run(s), seed {s['seed']}"
+             + (f"; measured on {', '.join(devices)}" if devices else ""), "",
              rep.markdown(), "",
              "`DIP last`: last iterate of the first run; `DIP EMA`: its exponential average"
              + ("; `DIP avg`: average of the runs' EMA outputs" if restarts > 1 else "")
@@ -394,50 +497,176 @@ def _document(rep: Report, spec: TableSpec, preset_name, restarts, seed=0) -> st
              " when every image of the set ran in the paper preset."]
     notes = sorted({f"{k}: {v}" for r in rep.records for k, v in r.get("notes", {}).items()})
     lines += [f"Unavailable: {n}" for n in notes]
+    if rep.missing:
+        lines += ["", f"Not yet run ({len(rep.missing)} jobs; — in the table): " + ", ".join(rep.missing)]
     lines += ["", "Sources of the paper's numbers:"] + [f"- {x}" for x in rep.sources]
     return "\n".join(lines) + "\n"
 
 
+# --- running a table -------------------------------------------------------------------------
+
+def _infer_preset(folder: Path) -> str | None:
+    """The preset of the result files in ``folder`` when they all agree (for ``--report-only``)."""
+    found = set()
+    for f in Path(folder).glob("*.json"):
+        rec, _ = read_result(f)
+        if rec is not None and isinstance(rec.get("settings"), dict):
+            found.add(rec["settings"].get("preset"))
+    return found.pop() if len(found) == 1 else None
+
+
+def reproduce(table: str, preset_name: str | None = None, images=None, seed: int = 0, device=None,
+              restarts: int | None = None, out="reproduce_results", force: bool = False,
+              verbose: bool = True, scheduler: str | None = None, workers: int | None = None,
+              report_only: bool = False) -> Report:
+    """Run (or resume) one paper table and write ``OUT/TABLE/``: one JSON (+ pictures) per job,
+    ``table.md``, ``table.csv`` and ``table.png``. Returns the :class:`Report`.
+
+    Jobs already finished in ``OUT`` with the same settings are skipped; ``report_only`` runs
+    nothing and builds the table from the result files there. ``scheduler='tcp://HOST:PORT'``
+    runs the jobs on a dask.distributed cluster; ``workers`` > 1 in local processes (default:
+    one per visible GPU when ``device`` is CUDA and there are several). See :mod:`.jobs`."""
+    log = print if verbose else (lambda *a, **k: None)
+    folder = Path(out) / table
+    if report_only and preset_name is None:
+        preset_name = _infer_preset(folder) or preset_name
+    jobs = table_jobs(table, preset_name, images, seed, restarts, device)
+    t0 = time.perf_counter()
+    if report_only:
+        records = {}
+        for job in jobs:
+            rec, why = read_result(folder / job.filename, job.settings)
+            if rec is not None:
+                records[job.stem] = rec
+            elif why:
+                log(f"  {why}: not used")
+        rep = build_report(table, jobs, records, folder, time.perf_counter() - t0,
+                           skipped=[j.stem for j in jobs if j.stem in records]) if folder.is_dir() else None
+        if rep is None:
+            raise FileNotFoundError(f"no results of the {table} table in {folder}: run it first (without "
+                                    f"--report-only)")
+        return rep
+    folder.mkdir(parents=True, exist_ok=True)
+    choice = make_executor(device, scheduler, workers)
+    try:
+        summary = run_jobs(jobs, folder, execute_job, _writer(folder), choice, force=force, log=log,
+                           gather=_gatherer(folder), done=_progress(log, _spec(table)))
+    finally:
+        choice.close()
+    return build_report(table, jobs, summary.records, folder, time.perf_counter() - t0,
+                        [j.stem for j in summary.ran], [j.stem for j in summary.skipped], summary.failed)
+
+
+def _progress(log, spec: TableSpec):
+    def done(job: Job, rec: dict) -> None:
+        p = rec["psnr"]
+        col = {"DIP": "DIP last"}.get(job.method, job.method)
+        v = p.get(col)
+        log(f"  {job.describe()}: {col} {'—' if v is None else f'{v:.2f}'} dB "
+            f"(input {p[spec.input_label]:.2f}) in {rec['seconds']:.0f} s on {rec['device']}", flush=True)
+    return done
+
+
 # --- command line --------------------------------------------------------------------------
+
+def _fail(msg: str):
+    """One line on stderr and exit status 2 (bad input at the command line)."""
+    print(f"error: {msg}", file=sys.stderr)
+    raise SystemExit(2)
+
+
+def _images_for(tables: list[str], images) -> dict:
+    """table -> its subset of ``images`` (None: all); an image of no table fails in one line."""
+    if not images:
+        return {t: None for t in tables}
+    picked, known = {t: [] for t in tables}, []
+    for t in tables:
+        for name, set_name, key in table_images(t):
+            pn = paper_name(set_name, key)
+            label = key if pn.lower() == key.lower() else f"{key} ({pn})"
+            if label not in known:
+                known.append(label)
+    unknown = []
+    for want in images:
+        hit = False
+        for t in tables:
+            try:
+                table_images(t, [want])
+            except KeyError:
+                continue
+            picked[t].append(want)
+            hit = True
+        if not hit:
+            unknown.append(want)
+    if unknown:
+        where = f"the {tables[0]} table" if len(tables) == 1 else "any table"
+        _fail(f"{', '.join(map(repr, unknown))} {'is' if len(unknown) == 1 else 'are'} not an image of {where}; "
+              f"choose among: {', '.join(known)}")
+    return {t: v for t, v in picked.items() if v}
+
 
 def main(argv=None) -> int:
     """``python -m dip_lib reproduce TABLE [options]``; prints the markdown table."""
     ap = argparse.ArgumentParser(prog="python -m dip_lib reproduce",
                                  description="Reproduce a table of the Deep Image Prior paper (IJCV 2020) "
                                              "next to the paper's numbers; resumes where it stopped.")
-    ap.add_argument("table", choices=[*TABLES, "all"], help="which table ('all': every table in turn)")
+    ap.add_argument("table", help=f"which table: {', '.join(TABLES)}, or 'all' (every table in turn)")
     ap.add_argument("--preset", choices=PRESETS, default=None,
                     help="settings preset (default: DIP_PRESET, else paper on a GPU and cpu otherwise)")
     ap.add_argument("--images", nargs="+", metavar="NAME", help="a subset of images, e.g. baby bird / Lena C.man")
     ap.add_argument("--seed", type=int, default=0, help="seed of the noise/mask and of the first run (default 0)")
-    ap.add_argument("--device", default=None, help="cpu, cuda, mps (default: DIP_DEVICE or the best available)")
+    ap.add_argument("--device", default=None, help="cpu, cuda, cuda:N, mps (default: DIP_DEVICE or the best "
+                    "available; on a dask cluster each worker's own)")
     ap.add_argument("--restarts", type=int, default=None,
                     help="number of runs averaged (default from the preset: 2 for denoising, else 1)")
     ap.add_argument("--out", default="reproduce_results", help="output folder (default ./reproduce_results)")
-    ap.add_argument("--force", action="store_true", help="fit again even where a result exists")
+    ap.add_argument("--force", action="store_true", help="run every job again even where a result exists")
+    ap.add_argument("--report-only", action="store_true",
+                    help="run nothing: build the table from the result files in --out")
+    ap.add_argument("--scheduler", metavar="tcp://HOST:PORT",
+                    help="run the jobs on a dask.distributed cluster (pip install \"dip_lib[dask]\")")
+    ap.add_argument("--workers", type=int, default=None,
+                    help="local worker processes (default: one per visible GPU when there are several, else 1)")
     ap.add_argument("--quiet", action="store_true", help="print only the table")
     a = ap.parse_args(argv)
+    if a.table != "all" and a.table not in TABLES:
+        _fail(f"unknown table {a.table!r}; choose one of {', '.join(TABLES)}, all")
+    tables = list(TABLES) if a.table == "all" else [a.table]
+    subsets = _images_for(tables, a.images)
+    device = a.device
     try:
-        device = resolve_device(a.device)      # a bad device fails at once, in one line
         if a.restarts is not None and a.restarts < 1:
             raise ValueError(f"--restarts must be >= 1, got {a.restarts}")
+        if a.workers is not None and a.workers < 1:
+            raise ValueError(f"--workers must be >= 1, got {a.workers}")
+        if a.scheduler and a.workers:
+            raise ValueError("--workers is for local runs; on a dask cluster start one 'dask worker' per GPU")
+        if a.scheduler and not a.report_only:
+            import importlib.util
+            if importlib.util.find_spec("distributed") is None:
+                raise ValueError(DASK_MISSING)
+        elif not a.report_only:
+            device = resolve_device(a.device)      # a bad device fails at once, in one line
     except ValueError as e:
-        raise SystemExit(f"error: {e}")
-    tables = list(TABLES) if a.table == "all" else [a.table]
-    for t in tables:
+        _fail(str(e))
+    for t, subset in subsets.items():
         if not a.quiet:
             print(f"reproducing {t} -> {Path(a.out) / t}", flush=True)
         try:
-            rep = reproduce(t, a.preset, a.images, a.seed, device, a.restarts, a.out, a.force, not a.quiet)
-        except KeyError as e:
-            if a.table == "all" and a.images:
-                continue  # the subset names images of other tables
-            ap.error(str(e).strip("'\""))
+            rep = reproduce(t, a.preset, subset, a.seed, device, a.restarts, a.out, a.force, not a.quiet,
+                            scheduler=a.scheduler, workers=a.workers, report_only=a.report_only)
+        except (ValueError, FileNotFoundError) as e:
+            _fail(str(e))
         print()
         print((rep.folder / "table.md").read_text())
         if not a.quiet:
-            print(f"{t}: {rep.seconds:.0f} s ({len(rep.fitted)} fitted, {len(rep.records) - len(rep.fitted)} "
-                  f"resumed); CSV, figures and results in {rep.folder}", flush=True)
+            print(f"{t}: {rep.seconds:.0f} s ({len(rep.fitted)} jobs run, {len(rep.skipped)} finished before"
+                  + (f", {len(rep.missing)} without a result" if rep.missing else "")
+                  + f"); table.md, table.csv, table.png and the results in {rep.folder}", flush=True)
+        if rep.failed:
+            print(f"{t}: {len(rep.failed)} job(s) failed: "
+                  + "; ".join(f"{k}: {v}" for k, v in rep.failed.items()), file=sys.stderr)
+            return 1
     return 0
 
 
