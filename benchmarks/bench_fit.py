@@ -1,11 +1,22 @@
-"""Benchmark dip.fit: seconds per iteration and peak memory for the paper's default network.
+"""Benchmark dip.fit against a plain fp32 eager Adam loop on the same network, in one run.
 
-    python benchmarks/bench_fit.py --size 512 --device cuda --steps 200 [--sigma-p 0.0333]
-prints one JSON line, e.g.
-    {"device": "cuda", "device_name": "NVIDIA H100 80GB HBM3", "size": 512, "steps": 200,
-     "sigma_p": 0.0333, "s_per_it": 0.0123, "it_per_s": 81.3, "peak_mem_mb": 1234.5, ...}
-Warm-up steps are excluded. Peak memory is the CUDA allocator's peak on GPU and the process's
-max RSS on CPU. Append results to benchmarks/results/ to track speed over time.
+    python benchmarks/bench_fit.py --size 256 --steps 10 --rounds 5 [--restarts 1 2 4] [--device cuda]
+
+prints one JSON line:
+    {"device": "cpu", "device_name": "...", "size": 256, "precision": "bf16",
+     "s_per_it": 0.41, "baseline_s_per_it": 0.82, "speedup": 2.0, "peak_mem_mb": ...,
+     "restarts": {"1": ..., "2": ..., "4": ...}, "restarts_mode": "loop", ...}
+
+- ``s_per_it``: ``dip.fit`` as the kit runs it (``precision='auto'``: bf16 autocast on CPUs
+  with native bf16, bf16 + channels_last on CUDA; loss kept on the device, EMA, σ_p);
+- ``baseline_s_per_it``: the plain loop (fp32, eager, contiguous; the same network, code, σ_p,
+  loss and optimiser);
+- the two are timed interleaved (``--rounds`` blocks of ``--steps`` each, after a warm-up) and
+  each reported as the median over rounds, so a busy machine slows both alike;
+- ``restarts``: seconds per step of N runs fitted together (``dip.Restarts``), and their ratio
+  to one run in ``restarts_ratio``.
+Peak memory: the CUDA allocator's peak on a GPU, the process's max RSS on a CPU. Append
+results to benchmarks/results/ to track speed over time.
 """
 from __future__ import annotations
 
@@ -13,6 +24,7 @@ import argparse
 import json
 import platform
 import resource
+import statistics
 import sys
 import time
 
@@ -21,47 +33,99 @@ import torch
 import dip_lib as dip
 
 
+def _cpu_name() -> str:
+    try:
+        for line in open("/proc/cpuinfo"):
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def _sync(device):
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def plain_loop(net, z, y, steps, lr=0.01, sigma_p=1 / 30, opt=None):
+    """The reference: fp32, eager, Adam, z + σ_p n, MSE, nothing else. Returns (s/step, optimiser)."""
+    opt = opt or torch.optim.Adam(net.parameters(), lr=lr)
+    _sync(z.device)
+    t = time.perf_counter()
+    for _ in range(steps):
+        opt.zero_grad(set_to_none=True)
+        x = net(z + sigma_p * torch.randn_like(z))
+        loss = torch.nn.functional.mse_loss(x, y)
+        loss.backward()
+        opt.step()
+    _sync(z.device)
+    return (time.perf_counter() - t) / steps, opt
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--size", type=int, default=256, help="image side (a multiple of the network's stride)")
-    ap.add_argument("--steps", type=int, default=50, help="timed iterations")
-    ap.add_argument("--warmup", type=int, default=5)
+    ap.add_argument("--steps", type=int, default=10, help="steps per timed block")
+    ap.add_argument("--rounds", type=int, default=5, help="interleaved blocks of each")
     ap.add_argument("--device", default=None, help="cpu | cuda | mps (default: automatic)")
     ap.add_argument("--arch", default="default")
     ap.add_argument("--width", type=int, default=None, help="filters per scale (default: the paper's 128)")
+    ap.add_argument("--precision", default="auto", choices=["auto", "fp32", "bf16"])
     ap.add_argument("--sigma-p", type=float, default=1 / 30, help="σ_p, std of the perturbation of z")
-    ap.add_argument("--ema", type=float, default=0.99)
-    ap.add_argument("--every", type=int, default=100, help="steps between checks (host syncs)")
+    ap.add_argument("--restarts", type=int, nargs="*", default=[], help="also time N runs at once, e.g. 1 2 4")
+    ap.add_argument("--restarts-mode", default="auto", choices=["auto", "vmap", "loop"])
     ap.add_argument("--threads", type=int, default=None, help="torch CPU threads")
     a = ap.parse_args(argv)
     try:
-        code_shape = dip.architecture(a.arch, width=a.width).code_shape(a.size, a.size)
+        spec = dip.architecture(a.arch, width=a.width)
+        code_shape = spec.code_shape(a.size, a.size)
+        device = dip.resolve_device(a.device)
+        prec = dip.resolve_precision(a.precision, device)
     except ValueError as e:
-        sys.exit(f"--size {a.size}: {e}")
+        sys.exit(f"error: {e}")
     if a.threads:
         torch.set_num_threads(a.threads)
-    device = torch.device(a.device) if a.device else dip.default_device()
-    y = torch.rand(1, 3, a.size, a.size, device=device)
-    net = dip.build(a.arch, width=a.width, seed=0)
+    g = torch.Generator().manual_seed(0)
+    y = torch.rand(1, 3, a.size, a.size, generator=g).to(device)
     z = dip.noise(*code_shape[1:], seed=0, device=device)
     energy = lambda x: dip.mse(x, y)  # noqa: E731  (the denoising energy, A = I)
-    kw = dict(lr=0.01, sigma_p=a.sigma_p, ema=a.ema, every=a.every)
-    dip.fit(net, z, energy, steps=a.warmup, **kw)            # warm-up (cuDNN autotune, allocator)
+    kw = dict(lr=0.01, sigma_p=a.sigma_p, ema=0.99, every=a.steps, precision=a.precision)
+
+    net_kit = dip.build(a.arch, width=a.width, seed=0).to(device)
+    net_ref = dip.build(a.arch, width=a.width, seed=0).to(device).train()
+    dip.fit(net_kit, z, energy, steps=3, **kw)                  # warm-up (autotune, allocator, oneDNN)
+    _, opt = plain_loop(net_ref, z, y, 3, sigma_p=a.sigma_p)
     if device.type == "cuda":
-        torch.cuda.synchronize()
         torch.cuda.reset_peak_memory_stats()
-    r = dip.fit(net, z, energy, steps=a.steps, **kw)         # fit() synchronises before timing ends
-    if device.type == "cuda":
-        peak = torch.cuda.max_memory_allocated() / 2 ** 20
-        name = torch.cuda.get_device_name(device)
-    else:
-        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-        name = platform.processor() or platform.machine()
-    out = {"device": device.type, "device_name": name, "arch": a.arch, "params": dip.count_parameters(net),
-           "size": a.size, "steps": r.steps, "sigma_p": a.sigma_p, "s_per_it": round(r.seconds_per_step, 5),
-           "it_per_s": round(1 / r.seconds_per_step, 2), "peak_mem_mb": round(peak, 1),
-           "threads": torch.get_num_threads(), "torch": torch.__version__,
-           "date": time.strftime("%Y-%m-%d")}
+    kit, ref = [], []
+    for _ in range(a.rounds):                                   # interleaved: same machine state for both
+        kit.append(dip.fit(net_kit, z, energy, steps=a.steps, **kw).seconds_per_step)
+        ref.append(plain_loop(net_ref, z, y, a.steps, sigma_p=a.sigma_p, opt=opt)[0])
+    s_kit, s_ref = statistics.median(kit), statistics.median(ref)
+
+    out = {"device": device.type, "device_name": torch.cuda.get_device_name(device) if device.type == "cuda"
+           else _cpu_name(), "arch": a.arch, "width": a.width, "params": dip.count_parameters(net_kit),
+           "size": a.size, "steps": a.steps, "rounds": a.rounds, "sigma_p": round(a.sigma_p, 4),
+           "precision": prec.describe(), "s_per_it": round(s_kit, 5), "baseline_s_per_it": round(s_ref, 5),
+           "speedup": round(s_ref / s_kit, 2)}
+    if a.restarts:
+        times, mode = {}, None
+        for n in a.restarts:
+            r = dip.Restarts([dip.build(a.arch, width=a.width, seed=s) for s in range(n)], mode=a.restarts_mode,
+                             device=device).to(device)
+            mode = r.mode
+            zn = torch.cat([dip.noise(*code_shape[1:], seed=s, device=device) for s in range(n)])
+            dip.fit(r, zn, energy, steps=2, **kw)
+            times[str(n)] = round(statistics.median(dip.fit(r, zn, energy, steps=a.steps, **kw).seconds_per_step
+                                                    for _ in range(max(1, a.rounds // 2))), 5)
+        out["restarts"], out["restarts_mode"] = times, mode
+        if "1" in times:
+            out["restarts_ratio"] = {k: round(v / times["1"], 2) for k, v in times.items()}
+    peak = (torch.cuda.max_memory_allocated() / 2 ** 20 if device.type == "cuda"
+            else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+    out.update(peak_mem_mb=round(peak, 1), threads=torch.get_num_threads(), torch=torch.__version__,
+               date=time.strftime("%Y-%m-%d"))
     print(json.dumps(out))
     return out
 

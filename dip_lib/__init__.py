@@ -17,8 +17,10 @@ The layers, each importing only from those before it:
 - ``dip_lib.cli``: ``python -m dip_lib VERB``.
 """
 from .core.codes import noise, meshgrid, from_image, make_input
-from .core.callbacks import (Callback, Progress, EarlyStopping, Checkpoint, Snapshots, snapshot_every,
-                             WindowedVariance)
+from .core.callbacks import Callback, Progress, EarlyStopping, Checkpoint, Snapshots, snapshot_every
+from .core.early_stop import EarlyStop
+from .core.precision import resolve_precision, cpu_has_native_bf16
+from .core.restarts import Restarts
 from .core.data import (load_image, fetch, names, image_set, SETS, crop_to_multiple, resize, to_pil, save_image,
                         load_mask, DataUnavailable)
 from .core.device import resolve_device, default_device
@@ -31,7 +33,8 @@ from .core.operators import (Operator, Identity, JPEG, Mask, Downsampler, Blur, 
                              gaussian_kernel, motion_kernel, gaussian_noise, jpeg, bernoulli_mask, text_mask, box_mask,
                              lanczos_kernel_1d)
 from .problems.problem import (Problem, denoising, jpeg_artifacts, super_resolution, inpainting, deblurring,
-                               flash_no_flash, preimage, activation_maximization, enhancement, blur_kernel)
+                               flash_no_flash, preimage, activation_maximization, enhancement, blur_kernel,
+                               pil_downscale, paper_sr_crop, psnr_sr_border, PAPER_SR_BORDER)
 from .problems.settings import Settings, preset, active_preset, PRESETS, APPLICATIONS, UnknownSetting
 from .problems.run import solve, build_for
 from .problems import baselines

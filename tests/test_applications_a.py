@@ -4,7 +4,7 @@ import pytest
 import torch
 
 import dip_lib as dip
-from dip_lib import Snapshots, WindowedVariance, snapshot_every
+from dip_lib import Snapshots, snapshot_every
 from dip_lib.problems import baselines
 
 
@@ -59,58 +59,6 @@ def test_snapshot_every():
     assert snapshot_every((100, 600, 2400, 50000), 100) == 100
     assert snapshot_every((10, 50, 150, 300), 25) == 5
     assert snapshot_every((), 25) == 25
-
-
-class _State:
-    """The fields of dip.FitState that WindowedVariance reads."""
-
-    def __init__(self):
-        self.history, self.backtracked, self.ema, self.stop, self.step, self.output = {}, False, None, False, 0, None
-
-
-def test_windowed_variance_on_a_known_sequence_of_outputs():
-    # constant images c_k: the variance of a window of constants is their population variance
-    values = [0.0, 1.0, 2.0, 2.0, 2.0, 2.0, 5.0, 9.0, 14.0]
-    wv = WindowedVariance(window=3, patience=2, use_ema=False)
-    state = _State()
-    wv.start(state)
-    for k, v in enumerate(values):
-        state.step, state.output = 10 * k + 9, torch.full((1, 1, 2, 2), v)
-        wv.check(state)
-        if state.stop:
-            break
-    expect = [float(np.var(values[i - 2:i + 1])) for i in range(2, len(values))]
-    # windows: [0,1,2] 2/3, [1,2,2] 2/9, [2,2,2] 0, [2,2,2] 0 (not better), [2,2,5] 2 (bad 2 -> stop)
-    assert state.history["variance"] == pytest.approx(expect[:5])
-    assert state.history["variance_step"] == [30, 40, 50, 60, 70]
-    assert wv.step == 50 and torch.equal(wv.image, torch.full((1, 1, 2, 2), 2.0))
-    assert state.stop and k == 6                      # stopped after two checks without improvement
-    with pytest.raises(ValueError):
-        WindowedVariance(window=1)
-
-
-def test_windowed_variance_records_every_full_window_of_a_fit():
-    wv = WindowedVariance(window=3)                  # no patience: never stops
-    result, _ = _tiny_fit([wv], steps=200, every=5)
-    h = result.history
-    assert result.steps == 200
-    assert h["variance_step"] == list(range(15, 201, 5))          # 40 checks, the first 2 fill the window
-    assert wv.step == h["variance_step"][int(np.argmin(h["variance"]))]
-    assert wv.image.shape == (1, 3, 16, 16)
-
-
-# --- JPEG restoration ---------------------------------------------------------------------------
-
-def test_jpeg_problem_takes_snapshots_and_fits():
-    p = dip.preset("jpeg", "test", width=8, steps=40, every=10)
-    clean = torch.rand(1, 3, 64, 64, generator=torch.Generator().manual_seed(2))
-    problem = dip.jpeg_artifacts(clean, quality=20)
-    assert torch.equal(problem.observation, dip.jpeg(clean, 20))
-    snaps = Snapshots([10, 20, 40])
-    r = dip.solve(problem, p, arch="hourglass-1", callbacks=[snaps], device="cpu")
-    assert r.steps == 40
-    assert sorted(snaps.images) == [10, 20, 40] and set(snaps.psnr) == {10, 20, 40}
-    assert r.losses[-1] < 0.8 * r.losses[0]
 
 
 def test_jpeg_network_is_the_papers():

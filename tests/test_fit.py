@@ -319,8 +319,10 @@ def test_benchmark_prints_one_json_line(capsys):
     spec = importlib.util.spec_from_file_location("bench_fit", ROOT / "benchmarks" / "bench_fit.py")
     bench = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(bench)
-    out = bench.main(["--size", "64", "--steps", "2", "--warmup", "1", "--width", "4", "--device", "cpu",
-                      "--sigma-p", "0.05", "--every", "1"])
+    out = bench.main(["--size", "64", "--steps", "2", "--rounds", "2", "--width", "4", "--device", "cpu",
+                      "--sigma-p", "0.05", "--precision", "fp32", "--restarts", "1", "2"])
     lines = capsys.readouterr().out.strip().splitlines()
     assert len(lines) == 1 and json.loads(lines[0]) == out
-    assert out["steps"] == 2 and out["sigma_p"] == 0.05 and out["s_per_it"] > 0
+    assert out["steps"] == 2 and out["sigma_p"] == 0.05 and out["s_per_it"] > 0 and out["baseline_s_per_it"] > 0
+    assert out["precision"] == "fp32" and out["speedup"] == round(out["baseline_s_per_it"] / out["s_per_it"], 2)
+    assert set(out["restarts"]) == {"1", "2"} and out["restarts_mode"] == "loop" and out["peak_mem_mb"] > 0

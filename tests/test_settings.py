@@ -92,9 +92,11 @@ def test_bad_values_are_refused(change, message):
 def test_reproduce_scopes_apply_from_broad_to_narrow():
     p = dip.preset("reproduce", "paper")
     barbara = p.for_image("inpainting", "barbara")
-    assert (barbara.steps, barbara.lr, barbara.arch, barbara.sigma_p) == (11000, 0.001, "inpainting-text", 0.03)
-    other = p.for_image("inpainting", "lena")
-    assert (other.steps, other.lr) == (6000, p.lr)
+    assert (barbara.steps, barbara.lr, barbara.arch, barbara.sigma_p) == (11000, 0.001, "restoration", 0.03)
+    # a narrower scope wins over a broader one: table/image over table over the preset
+    custom = p.replace(tables=(("inpainting", (("steps", 500),)), ("inpainting/lena", (("steps", 70),))))
+    assert custom.for_image("inpainting", "lena").steps == 70
+    assert custom.for_image("inpainting", "boat").steps == 500 and custom.for_image("denoising").steps == p.steps
     sr8 = p.for_image("sr8", "baby", task="sr")
     assert (sr8.arch, sr8.steps, sr8.sigma_p) == ("sr", 4000, 0.05)
     assert p.for_image("denoising").restarts == 2
@@ -103,4 +105,4 @@ def test_reproduce_scopes_apply_from_broad_to_narrow():
 def test_describe_and_keys():
     p = dip.preset("denoising", "test")
     assert "preset 'test' for denoising" in p.describe() and f"{p.steps} steps" in p.describe()
-    assert {"sigma_p", "window", "blind_steps"} <= set(p.keys()) and "reg_noise" not in p.keys()
+    assert {"sigma_p", "es_window", "es_patience", "precision", "early_stop", "blind_steps"} <= set(p.keys()) and "reg_noise" not in p.keys()

@@ -3,14 +3,12 @@
 - :class:`Progress`: a tqdm progress bar; :class:`Checkpoint`: θ and Adam's state to a file;
 - :class:`EarlyStopping`: stop when a history key stops improving (PSNR needs the truth);
 - :class:`Snapshots`: keep f_θ(z) at chosen iterations (the paper's 100/600/2400 figures);
-- :class:`WindowedVariance`: a stopping signal that needs no ground truth (ES-WMV).
 
 The live view (a picture that updates while fitting) is presentation: ``dip_lib.view.viz.LiveView``.
 """
 from __future__ import annotations
 
 import math
-from collections import deque
 from typing import TYPE_CHECKING
 
 import torch
@@ -20,8 +18,7 @@ from .metrics import psnr
 if TYPE_CHECKING:   # fit imports the callbacks; the state type is only named in annotations
     from .fit import FitState
 
-__all__ = ["Callback", "Progress", "EarlyStopping", "Checkpoint", "Snapshots", "snapshot_every",
-           "WindowedVariance"]
+__all__ = ["Callback", "Progress", "EarlyStopping", "Checkpoint", "Snapshots", "snapshot_every"]
 
 
 class Callback:
@@ -124,44 +121,3 @@ def snapshot_every(steps, every: int = 100) -> int:
     for s in steps:
         g = math.gcd(g, int(s))
     return math.gcd(g, int(every)) if g else int(every)
-
-
-class WindowedVariance(Callback):
-    """Choose when to stop WITHOUT the clean image: the variance of the last ``window`` outputs.
-
-    While the net fits the image its outputs f_θ(z + σ_p n) change a lot; once they settle and
-    before it starts fitting the noise, the windowed moving variance of the outputs (ES-WMV,
-    Wang et al. 2023) reaches a minimum. At each check this records ``history['variance']``
-    (of the raw outputs) and keeps the running average (the output if ``use_ema=False`` or
-    the fit has no EMA) at the minimum in ``image`` / ``step``. With ``patience`` it ends the
-    fit once the variance has not improved for that many checks.
-    """
-
-    def __init__(self, window: int = 10, patience: int | None = None, use_ema: bool = True):
-        if window < 2:
-            raise ValueError(f"window must be >= 2 checks, got {window}")
-        self.window, self.patience, self.use_ema = window, patience, use_ema
-        self.buf = deque(maxlen=window)
-        self.best, self.image, self.step, self.bad = math.inf, None, None, 0
-
-    def start(self, state):
-        state.history.setdefault("variance", [])
-        state.history.setdefault("variance_step", [])
-
-    def check(self, state):
-        if state.backtracked:
-            return
-        self.buf.append(state.output.detach().cpu().clone())
-        if len(self.buf) < self.window:
-            return
-        stack = torch.cat(list(self.buf))
-        var = float((stack - stack.mean(0, keepdim=True)).pow(2).mean())
-        state.history["variance"].append(var)
-        state.history["variance_step"].append(state.step + 1)
-        if var < self.best:
-            keep = state.ema if (self.use_ema and state.ema is not None) else state.output
-            self.best, self.image, self.step, self.bad = var, keep.detach().cpu().clone(), state.step + 1, 0
-        else:
-            self.bad += 1
-            if self.patience is not None and self.bad >= self.patience:
-                state.stop = True

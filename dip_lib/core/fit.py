@@ -10,13 +10,19 @@ Design rules (see DESIGN.md):
 - callbacks (``dip_lib.core.callbacks``, the live view) run every ``every`` steps;
 - backend flags (cuDNN autotuning) are set for the fit and restored after it; randomness
   (σ_p) comes from a ``torch.Generator``, never the global RNG;
-- Ctrl-C ends the fit cleanly: the result so far comes back with ``interrupted=True``.
+- Ctrl-C ends the fit cleanly: the result so far comes back with ``interrupted=True``;
+- precision per device (``dip_lib.core.precision``): bf16 autocast on CPUs with native bf16 and
+  on CUDA (+ channels_last there); θ, Adam, the loss, the average and the images stay fp32;
+- optional stopping without ground truth (ES-WMV, ``dip_lib.core.early_stop``);
+- a :class:`~dip_lib.core.restarts.Restarts` network fits N runs at once; the history, the
+  average and early stopping then follow the mean of the N outputs (the paper's average).
 """
 from __future__ import annotations
 
 import copy
 import math
 import time
+import warnings
 from dataclasses import dataclass, field
 from typing import Callable, Iterable
 
@@ -25,7 +31,10 @@ import torch
 from torch import nn
 
 from .callbacks import Callback, Progress
+from .early_stop import EarlyStop, VarianceTracker
 from .metrics import psnr as _psnr
+from .precision import resolve_precision
+from .restarts import Restarts
 from .rng import generator
 
 __all__ = ["fit", "FitResult", "FitState"]
@@ -61,6 +70,22 @@ class FitResult:
     steps: int = 0
     net: nn.Module | None = None
     interrupted: bool = False                # Ctrl-C ended the fit: the images are those of the last step
+    precision: str = "fp32"                  # what the forward pass ran in ('bf16 + channels_last', ...)
+    stop_image: torch.Tensor | None = None   # early stopping (ES-WMV): the output at the variance minimum
+    stop_ema_image: torch.Tensor | None = None  # ... and the running average at that step
+    stop_step: int | None = None             # 1-based step of the variance minimum
+    stopped_at: int | None = None            # step at which the rule stopped (or would have, stop=False)
+    variance: np.ndarray | None = None       # the windowed variance of every step (NaN before W steps)
+    runs: torch.Tensor | None = None         # restarts: the N last outputs (N x C x H x W); image is their mean
+    runs_ema: torch.Tensor | None = None     # restarts: each run's running average; ema_image is their mean
+
+    @property
+    def output(self) -> torch.Tensor:
+        """The image to use: the early-stopped one when early stopping stopped the fit, else the
+        running average when there is one, else the last output."""
+        if self.stop_image is not None and self.stopped_at is not None and self.stopped_at == self.steps:
+            return self.stop_ema_image if self.stop_ema_image is not None else self.stop_image
+        return self.ema_image if self.ema_image is not None else self.image
 
     @property
     def seconds_per_step(self) -> float:
@@ -75,18 +100,23 @@ class FitResult:
         return max(self.history["psnr"]) if self.history["psnr"] else None
 
 
-def _snapshot(net, opt, ema_img, out):
-    """Device-side copies of θ (with BatchNorm statistics), the optimiser state, the running
-    average and the last output: everything backtracking must put back."""
+def _snapshot(net, opt, *images):
+    """Device-side copies of θ (with BatchNorm statistics), the optimiser state and the given
+    images (running averages, last output): everything backtracking must put back."""
     return ({k: v.detach().clone() for k, v in net.state_dict().items()}, copy.deepcopy(opt.state_dict()),
-            None if ema_img is None else ema_img.clone(), out.clone())
+            [None if im is None else im.clone() for im in images])
 
 
 def _restore(net, opt, snap):
-    """Put θ and Adam's state back; return the saved (running average, output)."""
+    """Put θ and Adam's state back; return copies of the saved images."""
     net.load_state_dict(snap[0])
     opt.load_state_dict(copy.deepcopy(snap[1]))
-    return (None if snap[2] is None else snap[2].clone()), snap[3].clone()
+    return [None if im is None else im.clone() for im in snap[2]]
+
+
+def _saturated(out: torch.Tensor) -> bool:
+    """More than 99% of the output's values exactly 0 or 1 (a sigmoid pushed to its ends)."""
+    return bool(((out == 0) | (out == 1)).float().mean() > 0.99)
 
 
 def _first_forward(net, z):
@@ -121,9 +151,10 @@ class _BackendFlags:
 
 def fit(net: nn.Module, z: torch.Tensor, energy: Callable[[torch.Tensor], torch.Tensor], steps: int = 1800,
         lr: float = 0.01, sigma_p: float = 0.0, ema: float | None = 0.99, backtrack: bool = False,
-        loss_jump: float = 3.0, stop: Callable[[FitState], bool] | None = None, every: int = 50,
+        loss_jump: float = 10 ** 0.5, stop: Callable[[FitState], bool] | None = None, every: int = 50,
         target: torch.Tensor | None = None, metric: Callable = _psnr, callbacks: Iterable[Callback] = (),
-        progress: bool | str = False, seed: int | None = 0, keep_best: bool = True) -> FitResult:
+        progress: bool | str = False, seed: int | None = 0, keep_best: bool = True, precision: str = "auto",
+        early_stop: EarlyStop | bool | None = None) -> FitResult:
     """Fit f_θ(z) to the energy E with Adam and return a :class:`FitResult`.
 
     Most code calls :func:`dip_lib.solve`, which builds z and f_θ from settings and calls this.
@@ -136,6 +167,7 @@ def fit(net: nn.Module, z: torch.Tensor, energy: Callable[[torch.Tensor], torch.
         sigma_p: σ_p, std of the Gaussian perturbation added to z at every step.
         ema: decay of the exponential average of outputs (0.99 in the paper), None for none.
         backtrack: restore θ, Adam's state and the average when the loss jumps by ``loss_jump``x
+            (10^0.5: the authors' rule, a drop of more than 5 dB of PSNR against the observation)
             between checks (or is not finite).
         stop: optional ``stop(state) -> bool`` evaluated at each check.
         every: steps between checks (history, callbacks, backtracking; the only host syncs).
@@ -144,6 +176,13 @@ def fit(net: nn.Module, z: torch.Tensor, energy: Callable[[torch.Tensor], torch.
         callbacks: :class:`~dip_lib.core.callbacks.Callback` objects (``dip.LiveView()`` in notebooks).
         progress: show a tqdm progress bar (a string sets its description).
         seed: seeds the σ_p perturbations (θ is initialised by ``dip.build(..., seed=)``).
+        precision: 'auto' (bf16 autocast where the device computes it natively, + channels_last
+            on CUDA), 'fp32' or 'bf16' (see ``dip_lib.core.precision``).
+        early_stop: ES-WMV without ground truth: True or a :class:`~dip_lib.core.early_stop.EarlyStop`
+            (``stop=False`` only records where it would stop); the result's ``output`` is then the
+            image at the variance minimum.
+        ``net`` may be a :class:`~dip_lib.core.restarts.Restarts` (N runs in one batched pass, z
+            stacked N x C x H x W): ``energy`` is then the one-image energy, applied to each run.
     """
     if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps < 1:
         raise ValueError(f"steps must be a positive whole number, got {steps!r}")
@@ -153,6 +192,18 @@ def fit(net: nn.Module, z: torch.Tensor, energy: Callable[[torch.Tensor], torch.
         raise ValueError(f"z must be a 1xCxHxW tensor, got shape {tuple(z.shape)}")
     device = z.device
     net.to(device).train()
+    prec = resolve_precision(precision, device)
+    net, z = prec.prepare(net, z)
+    runs = net.n if isinstance(net, Restarts) else None
+    if runs is not None:
+        energy = net.energy(energy)
+    if early_stop is True:
+        early_stop = EarlyStop()
+    elif early_stop is False:
+        early_stop = None
+    if early_stop is not None and not isinstance(early_stop, EarlyStop):
+        raise ValueError(f"early_stop must be True, False, None or dip.EarlyStop(...), got {early_stop!r}")
+    es = ema_all = None
     params = [p for p in net.parameters() if p.requires_grad]
     if not params:
         raise ValueError("the network has no trainable parameters")
@@ -172,6 +223,7 @@ def fit(net: nn.Module, z: torch.Tensor, energy: Callable[[torch.Tensor], torch.
     best_val = -math.inf
     backtracks: list[int] = []
     snap, last_loss = None, None
+    warned = False
     interrupted = False
     for cb in callbacks:
         cb.start(state)
@@ -182,20 +234,30 @@ def fit(net: nn.Module, z: torch.Tensor, energy: Callable[[torch.Tensor], torch.
             for step in range(steps):
                 z_in = z + sigma_p * torch.randn(z.shape, generator=gen, device=device, dtype=z.dtype) if sigma_p else z
                 opt.zero_grad(set_to_none=True)
-                if step == 0:
-                    x = _first_forward(net, z_in)
-                else:
-                    x = net(z_in)
-                loss = energy(x)
+                with prec.autocast():
+                    x = _first_forward(net, z_in) if step == 0 else net(z_in)
+                    x = x.float()
+                    loss = energy(x)
                 if step == 0 and (not isinstance(loss, torch.Tensor) or loss.dim() != 0):
                     raise ValueError("energy(x) must return a scalar tensor (e.g. dip.mse(x, y)); got "
                                      f"{type(loss).__name__} {tuple(getattr(loss, 'shape', ()))}")
                 loss.backward()
                 opt.step()
                 losses[step] = loss.detach()
-                out = x.detach()
-                if ema is not None:
-                    ema_img = out.clone() if ema_img is None else ema_img.mul_(ema).add_(out, alpha=1 - ema)
+                x = x.detach()
+                if runs is not None:      # N runs: keep each run's average, score their mean
+                    if ema is not None:
+                        ema_all = x.clone() if ema_all is None else ema_all.mul_(ema).add_(x, alpha=1 - ema)
+                        ema_img = ema_all.mean(0, keepdim=True)
+                    out = x.mean(0, keepdim=True)
+                else:
+                    out = x
+                    if ema is not None:
+                        ema_img = out.clone() if ema_img is None else ema_img.mul_(ema).add_(out, alpha=1 - ema)
+                if early_stop is not None:
+                    if es is None:
+                        es = VarianceTracker(early_stop, steps, out, ema is not None)
+                    es.update(step, out, ema_img, loss)
                 done = step + 1
 
                 if (step + 1) % every and step != steps - 1:
@@ -205,7 +267,7 @@ def fit(net: nn.Module, z: torch.Tensor, energy: Callable[[torch.Tensor], torch.
                 jumped = last_loss is not None and loss_val > loss_jump * last_loss
                 if not math.isfinite(loss_val) or (backtrack and jumped):
                     if backtrack and snap is not None:
-                        ema_img, out = _restore(net, opt, snap)
+                        ema_img, out, ema_all = _restore(net, opt, snap)
                         backtracks.append(step + 1)
                         state.step, state.output, state.ema = step, out, ema_img
                         state.loss, state.backtracked = loss_val, True
@@ -219,7 +281,12 @@ def fit(net: nn.Module, z: torch.Tensor, energy: Callable[[torch.Tensor], torch.
                 state.step, state.output, state.ema = step, out, ema_img
                 state.loss, state.backtracked = loss_val, False
                 if backtrack:
-                    snap = _snapshot(net, opt, ema_img, out)
+                    snap = _snapshot(net, opt, ema_img, out, ema_all)
+                if not warned and last_loss is not None and abs(loss_val - last_loss) <= 0.02 * last_loss and _saturated(out):
+                    warned = True
+                    warnings.warn(f"dip.fit: at step {step + 1} the output is stuck at 0 or 1 and the loss has "
+                                  f"not moved since the last check: the network saturated. Lower the learning "
+                                  f"rate (lr={lr:g}; the paper uses 0.01 or 0.001).", RuntimeWarning, stacklevel=2)
                 last_loss = loss_val
                 history["step"].append(step + 1)
                 history["loss"].append(loss_val)
@@ -235,6 +302,8 @@ def fit(net: nn.Module, z: torch.Tensor, energy: Callable[[torch.Tensor], torch.
                     cb.check(state)
                 if state.stop or (stop is not None and stop(state)):
                     break
+                if es is not None and es.should_stop(step):
+                    break
         except KeyboardInterrupt:
             interrupted = True
             if out is None:
@@ -244,7 +313,15 @@ def fit(net: nn.Module, z: torch.Tensor, energy: Callable[[torch.Tensor], torch.
     seconds = time.perf_counter() - t0
     for cb in callbacks:
         cb.end(state)
-    return FitResult(image=out.float().cpu(), ema_image=None if ema_img is None else ema_img.float().cpu(),
+    extra = {}
+    if es is not None:
+        extra = dict(stop_image=es.best_out.cpu() if es.min_step else None,
+                     stop_ema_image=es.best_ema.cpu() if es.min_step and es.best_ema is not None else None,
+                     stop_step=es.min_step, stopped_at=es.stop_step, variance=es.var[:done].cpu().numpy())
+    return FitResult(image=out.float().cpu().contiguous(),
+                     ema_image=None if ema_img is None else ema_img.float().cpu().contiguous(),
                      best_image=best_img, best_step=best_step, history=history,
                      losses=losses[:done].cpu().numpy(), backtracks=backtracks, seconds=seconds,
-                     steps=done, net=net, interrupted=interrupted)
+                     steps=done, net=net, interrupted=interrupted, precision=prec.describe(),
+                     runs=x.float().cpu() if runs is not None else None,
+                     runs_ema=ema_all.float().cpu() if ema_all is not None else None, **extra)

@@ -14,7 +14,9 @@ from torch import nn
 
 from ..core.codes import make_input
 from ..core.device import resolve_device
+from ..core.early_stop import EarlyStop
 from ..core.fit import FitResult, fit
+from ..core.restarts import Restarts
 from ..core.nets import PixelImage, SkipConfig, architecture, make
 from .problem import Problem
 from .settings import Settings
@@ -42,14 +44,15 @@ def build_for(problem: Problem, s: Settings, arch: str | SkipConfig | None = Non
     else:
         _, c, zh, zw = spec.code_shape(h, w)      # checks that H x W suits the network
         z = make_input(s.input, (zh, zw), channels=c, seed=seed)
-    net, _ = make(arch, in_channels=z.shape[1], out_channels=problem.channels, width=s.width, seed=seed)
+    net, _ = make(arch, in_channels=z.shape[1], out_channels=problem.channels, width=s.width, seed=seed,
+                  bn_init=s.bn_init)
     return net.to(device), z.to(device)
 
 
 def solve(problem: Problem, settings: Settings, *, arch: str | SkipConfig | None = None, seed: int = 0,
           device=None, callbacks: Iterable = (), progress: bool | str = False, z: torch.Tensor | None = None,
           init: torch.Tensor | None = None, tv_weight: float = 0.0, tv_beta: float = 1.0, stop=None,
-          **changes) -> FitResult:
+          runs: int = 1, **changes) -> FitResult:
     """Fit f_θ(z) to ``problem`` with ``settings`` and return the :class:`~dip_lib.fit.FitResult`.
 
     Args:
@@ -62,13 +65,25 @@ def solve(problem: Problem, settings: Settings, *, arch: str | SkipConfig | None
         z: a code to use instead of drawing one.
         tv_weight, tv_beta: add λ·TV_β(x) to the energy (the TV baselines).
         callbacks, progress, stop: passed to ``dip.fit``.
+        runs: fit N independent runs (seeds ``seed`` .. ``seed + N - 1``) in one loop
+            (:class:`~dip_lib.core.restarts.Restarts`): ``image``/``ema_image`` are their mean
+            (the paper's average of two runs), ``runs``/``runs_ema`` each run's own.
     """
     s = settings.replace(**changes) if changes else settings
     device = resolve_device(device)
-    net, code = build_for(problem, s, arch, seed, device, init)
+    if isinstance(runs, bool) or not isinstance(runs, int) or runs < 1:
+        raise ValueError(f"runs must be a whole number >= 1, got {runs!r}")
+    if runs > 1:
+        if z is not None or (isinstance(arch, str) and arch == "pixels"):
+            raise ValueError("runs > 1 draws a network and a code per run: it cannot take z= or arch='pixels'")
+        built = [build_for(problem, s, arch, seed + i, device, init) for i in range(runs)]
+        net, code = Restarts([b[0] for b in built], device=device), torch.cat([b[1] for b in built])
+    else:
+        net, code = build_for(problem, s, arch, seed, device, init)
     if z is not None:
         code = z.to(device)
     p = problem.to(device)
     return fit(net, code, p.energy(tv_weight, tv_beta), steps=s.steps, lr=s.lr, sigma_p=s.sigma_p, ema=s.ema,
                every=min(s.every, s.steps), backtrack=s.backtrack, target=problem.truth, metric=problem.metric,
-               callbacks=callbacks, progress=progress, seed=seed, stop=stop)
+               callbacks=callbacks, progress=progress, seed=seed, stop=stop, precision=s.precision,
+               early_stop=None if s.early_stop == "off" else EarlyStop(s.es_window, s.es_patience, s.early_stop == "stop"))

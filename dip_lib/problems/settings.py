@@ -13,13 +13,15 @@ closest match. ``width=None`` means the paper's filter counts; a number scales t
 from __future__ import annotations
 
 import difflib
+import functools
 import os
 from dataclasses import dataclass, fields, replace
 from typing import Mapping
 
-__all__ = ["Settings", "preset", "active_preset", "PRESETS", "APPLICATIONS", "UnknownSetting"]
+__all__ = ["Settings", "preset", "active_preset", "PRESETS", "APPLICATIONS", "UnknownSetting", "MAX_STEPS"]
 
 PRESETS = ("test", "cpu", "paper")
+MAX_STEPS = 100_000   # steps above this are refused (the paper's longest fit, JPEG overfitting, has 50,000)
 _RENAMED = {"reg_noise": "sigma_p", "input_kind": "input"}
 
 
@@ -36,7 +38,12 @@ class Settings:
     ('noise' = U(0, 1/10) with ``input_depth`` channels, or 'meshgrid'); steps, lr: Adam;
     sigma_p: σ_p, the std of the perturbation of z at every step; ema: decay of the running
     average of outputs (None: none); every: steps between checks (history, live view);
-    backtrack: restore θ when the loss jumps; minutes: expected notebook run time.
+    backtrack: restore θ when the loss jumps; precision: 'auto' (bf16 autocast where the device
+    computes it natively), 'fp32' or 'bf16'; early_stop: 'stop' ends the fit without ground truth
+    (ES-WMV) once the variance of the last ``es_window`` outputs has not reached a new minimum
+    for ``es_patience`` steps, 'watch' only records it, 'off' (True/False mean 'stop'/'off');
+    bn_init: BatchNorm's initial scale, 'torch' (1) or 'paper' (U(0, 1), as in PyTorch 0.4, which
+    the paper ran); minutes: expected notebook run time.
     """
     name: str = "cpu"
     application: str = "fit"
@@ -51,19 +58,44 @@ class Settings:
     ema: float | None = 0.99
     every: int = 50
     backtrack: bool = False
+    precision: str = "auto"
+    bn_init: str = "torch"
+    early_stop: str = "off"
+    es_window: int = 100
+    es_patience: int = 500
     minutes: float = 0.0
 
     def __post_init__(self):
         if isinstance(self.steps, bool) or not isinstance(self.steps, int) or self.steps < 1:
             raise ValueError(f"steps must be a positive whole number, got {self.steps!r}")
+        if self.steps > MAX_STEPS:
+            raise ValueError(f"steps={self.steps} is above the cap of {MAX_STEPS:,} (the paper's longest fit has "
+                             f"50,000 steps): use fewer steps")
         if isinstance(self.every, bool) or not isinstance(self.every, int) or self.every < 1:
             raise ValueError(f"every must be a positive whole number, got {self.every!r}")
-        if not (self.lr > 0):
-            raise ValueError(f"lr must be positive, got {self.lr!r}")
-        if not (self.sigma_p >= 0):
-            raise ValueError(f"sigma_p must be >= 0, got {self.sigma_p!r}")
+        if self.size is not None:
+            from ..core.data import MAX_SIZE
+            if isinstance(self.size, bool) or not isinstance(self.size, int) or not 1 <= self.size <= MAX_SIZE:
+                raise ValueError(f"size must be None (the image's own size) or a whole number of pixels from 1 to "
+                                 f"{MAX_SIZE} (the cap on a side), got {self.size!r}")
+        if not (0 < self.lr < float("inf")):
+            raise ValueError(f"lr must be positive and finite, got {self.lr!r}")
+        if not (0 <= self.sigma_p < float("inf")):
+            raise ValueError(f"sigma_p must be >= 0 and finite, got {self.sigma_p!r}")
         if self.ema is not None and not 0 <= self.ema < 1:
             raise ValueError(f"ema must be in [0, 1) or None, got {self.ema!r}")
+        if isinstance(self.early_stop, bool):
+            object.__setattr__(self, "early_stop", "stop" if self.early_stop else "off")
+        if self.early_stop not in ("off", "stop", "watch"):
+            raise ValueError(f"early_stop must be 'off', 'stop' or 'watch' (or True/False), not {self.early_stop!r}")
+        if self.bn_init not in ("torch", "paper"):
+            raise ValueError(f"bn_init must be 'torch' or 'paper', not {self.bn_init!r}")
+        if self.precision not in ("auto", "fp32", "bf16"):
+            raise ValueError(f"precision must be 'auto', 'fp32' or 'bf16', not {self.precision!r}")
+        for k in ("es_window", "es_patience"):
+            v = getattr(self, k)
+            if isinstance(v, bool) or not isinstance(v, int) or v < 2:
+                raise ValueError(f"{k} must be a whole number >= 2, got {v!r}")
         if self.input not in ("noise", "meshgrid"):
             raise ValueError(f"input must be 'noise' or 'meshgrid', not {self.input!r}")
 
@@ -122,13 +154,17 @@ class Samples(Settings):
 @dataclass(frozen=True)
 class Denoising(Settings):
     """03 denoising: σ on the 0-255 scale; ``restarts`` runs averaged (the paper: 2); the blind
-    part runs ``blind_steps`` on a ``blind_size`` image; ``window`` checks for the variance."""
+    part runs at most ``blind_steps`` on a ``blind_size`` image, stopped by ES-WMV
+    (``es_window``, ``es_patience``); checks: DIP gains ``min_gain`` dB over the noisy input,
+    ES-WMV lands within ``es_max_gap`` dB of the oracle's best average, and with
+    ``beats_classical`` the two-run average is >= non-local means and > TV."""
     sigma: float = 25.0
     restarts: int = 2
     blind_size: int | None = 256
     blind_steps: int = 600
-    window: int = 6
     min_gain: float = 1.5
+    es_max_gap: float = 1.0
+    beats_classical: bool = False
 
 
 @dataclass(frozen=True)
@@ -269,8 +305,11 @@ def _tables(**scopes) -> tuple:
 
 # --- the presets --------------------------------------------------------------------------------
 
+# test: fp32 (bf16 gains nothing on 64 px images and 16-filter networks, and the notebooks' checks were
+# tuned on fp32); cpu and paper: the device's automatic precision (bf16 on CPUs that have it)
 _BASE = {
-    "test": dict(size=64, width=16, steps=300, lr=0.02, every=25, sigma_p=1 / 30, ema=0.99, input_depth=32),
+    "test": dict(size=64, width=16, steps=300, lr=0.02, every=25, sigma_p=1 / 30, ema=0.99, input_depth=32,
+                 precision="fp32"),
     "cpu": dict(size=192, width=32, steps=1200, lr=0.01, every=50, sigma_p=1 / 30, ema=0.99, input_depth=32),
     "paper": dict(size=None, width=None, steps=1800, lr=0.01, every=100, sigma_p=1 / 30, ema=0.99, input_depth=32),
 }
@@ -290,10 +329,12 @@ APPLICATIONS: dict[str, tuple[type, dict[str, dict]]] = {
                           "cpu": dict(size=256, width=128, minutes=0.5),
                           "paper": dict(size=512, minutes=0.5)}),
     # test: 500 steps, so the running average has warmed up and ends above the last output
-    "denoising": (Denoising, {"test": dict(steps=500, blind_size=128, blind_steps=150, window=4, minutes=1),
-                              "cpu": dict(size=192, steps=1000, blind_size=256, blind_steps=600, window=6, minutes=5),
-                              "paper": dict(size=512, steps=1800, blind_size=None, blind_steps=2400, window=8,
-                                            minutes=4)}),
+    "denoising": (Denoising, {"test": dict(steps=500, blind_size=128, blind_steps=400, es_window=20,
+                                           es_patience=100, es_max_gap=1.5, minutes=1),
+                              "cpu": dict(size=192, steps=1000, blind_size=256, blind_steps=2000, es_window=50,
+                                          es_patience=300, beats_classical=True, minutes=5),
+                              "paper": dict(size=512, steps=1800, blind_size=None, blind_steps=4000, es_window=100,
+                                            es_patience=1000, es_max_gap=0.5, beats_classical=True, minutes=4)}),
     # width=None: the paper's small JPEG network (8..128 filters) in every preset
     "jpeg": (Jpeg, {"test": dict(size=128, width=None, arch="jpeg", lr=0.02, steps=300, snapshots=(20, 80, 300),
                                  overfit=400, input_depth=3, check_size=96, quality=5, min_gain=0.3, minutes=0.7),
@@ -314,16 +355,17 @@ APPLICATIONS: dict[str, tuple[type, dict[str, dict]]] = {
                                 "cpu": dict(size=128, steps=1200, sigma_p=0.03, size_barbara=128, steps_barbara=1200,
                                             steps_hole=1200, min_gain_hole=None, min_gain_library=None, size_library=202, steps_library=400,
                                             minutes=5),
-                                "paper": dict(steps=6000, steps_barbara=11000, lr_barbara=0.001, steps_hole=5000,
-                                              min_gain_hole=1.0, min_gain_library=1.0, steps_library=3000, size_barbara=None, size_library=None, sigma_p=0.03,
+                                "paper": dict(steps=6001, steps_barbara=11000, lr_barbara=0.001, steps_hole=5001,
+                                              min_gain_hole=1.0, min_gain_library=1.0, steps_library=3001, size_barbara=None, size_library=None, sigma_p=0.03,
                                               minutes=30)}),
     "enhancement": (Enhancement, {"test": dict(size=96, steps=100, stops=(25, 50, 100), minutes=0.2, **_NO_AVERAGE),
                                   "cpu": dict(size=256, steps=800, stops=(100, 300, 800), minutes=3, **_NO_AVERAGE),
-                                  "paper": dict(size=512, steps=2000, stops=(200, 800, 2000), minutes=3,
+                                  "paper": dict(size=512, steps=4000, stops=(250, 500, 2500, 4000), minutes=6,
                                                 **_NO_AVERAGE)}),
     "flash": (Flash, {"test": dict(size=96, steps=120, lr=0.01, input_depth=3, minutes=0.3, **_NO_AVERAGE),
                       "cpu": dict(size=256, steps=600, lr=0.01, input_depth=3, minutes=3, **_NO_AVERAGE),
-                      "paper": dict(size=512, steps=600, lr=0.1, input_depth=3, minutes=2, **_NO_AVERAGE)}),
+                      "paper": dict(size=None, arch="flash", steps=601, lr=0.1, input_depth=3, minutes=3,
+                                    **_NO_AVERAGE)}),
     # test (64 px, 500 steps): DIP +0.8 dB over the blurred input, TV / tuned deconvolution win (beats_best=False);
     # cpu (128 px, 800 steps, measured): DIP only +0.13 / +0.27 dB (Gaussian / motion): under-tuned, needs more steps
     "deblurring": (Deblurring, {"test": dict(size=64, width=16, steps=500, lr=0.02, sigma_p=0.03, tv_steps=500,
@@ -340,7 +382,7 @@ APPLICATIONS: dict[str, tuple[type, dict[str, dict]]] = {
                                            tv_steps=50, minutes=0.5, **_NO_AVERAGE),
                               "cpu": dict(size=128, width=32, arch="inversion", steps=250, every=25, lr=0.01,
                                           tv_steps=150, minutes=4, **_NO_AVERAGE),
-                              "paper": dict(size=256, arch="inversion", steps=3000, lr=0.001,
+                              "paper": dict(size=256, arch="inversion", steps=3100, lr=0.001,
                                             layers=("conv1", "conv2", "conv3", "conv4", "conv5", "fc6", "fc7", "fc8"),
                                             tv_steps=3000, minutes=20, **_NO_AVERAGE)}),
     "activation": (Activation, {"test": dict(size=128, width=16, arch="inversion", steps=50, every=10, lr=0.01,
@@ -348,7 +390,7 @@ APPLICATIONS: dict[str, tuple[type, dict[str, dict]]] = {
                                              minutes=0.5, **_NO_AVERAGE),
                                 "cpu": dict(size=128, width=32, arch="inversion", steps=250, every=25, lr=0.01,
                                             tv_steps=150, minutes=4, **_NO_AVERAGE),
-                                "paper": dict(size=256, arch="inversion", steps=3000, lr=0.001, sigma_p=0.03, ema=None,
+                                "paper": dict(size=256, arch="activation", steps=3100, lr=0.001, sigma_p=0.03, ema=None,
                                               classes=(100, 933, 319, 31, 980, 483), tv_steps=3000, minutes=20)}),
     # test: 300 steps are needed for depth 3 to beat depth 1 reliably
     # test: 64 px = 12,288 pixel values: a 32-channel Deep Decoder (6,624 parameters) stays below them
@@ -368,11 +410,11 @@ APPLICATIONS: dict[str, tuple[type, dict[str, dict]]] = {
                                    sr8=dict(sigma_p=0.05),
                                    inpainting=dict(arch="inpainting-text", size=128, steps=800, sigma_p=0.03))),
         "paper": dict(size=None, steps=1800, minutes=10,
-                      tables=_tables(denoising=dict(restarts=2, arch="denoising"),
+                      tables=_tables(denoising=dict(restarts=2, arch="denoising", backtrack=True),
                                      sr=dict(arch="sr", sigma_p=0.03), sr4=dict(steps=2000),
                                      sr8=dict(steps=4000, sigma_p=0.05),
-                                     inpainting=dict(arch="inpainting-text", steps=6000, sigma_p=0.03),
-                                     inpainting__barbara=dict(steps=11000, lr=0.001)))}),
+                                     inpainting=dict(arch="restoration", steps=11000, lr=0.001, sigma_p=0.03,
+                                                     backtrack=True)))}),
 }
 
 
@@ -401,4 +443,23 @@ def preset(application: str, name: str | None = None, **changes) -> Settings:
         raise ValueError(f"unknown preset {name!r}; use one of {', '.join(PRESETS)}")
     cls, table = APPLICATIONS[application]
     check_keys(cls, changes, application)
-    return cls(name=name, application=application, **{**_BASE[name], **table[name], **changes})
+    return cls(name=name, application=application, **{**_BASE[name], **table[name], **_runtime(application, name),
+                                                       **changes})
+
+
+_RUNTIMES = os.path.join(os.path.dirname(__file__), "runtimes.json")
+
+
+@functools.lru_cache(maxsize=None)
+def _runtimes() -> dict:
+    """application -> preset -> seconds, from runtimes.json (written by tools/runtimes.py)."""
+    import json
+    with open(_RUNTIMES, encoding="utf-8") as f:
+        notebooks = json.load(f)["notebooks"]
+    return {e["application"]: e["seconds"] for e in notebooks.values()}
+
+
+def _runtime(application: str, name: str) -> dict:
+    """``minutes`` of a preset: the measured run time of its notebook (one decimal, at least 0.1)."""
+    seconds = _runtimes().get(application, {}).get(name)
+    return {} if seconds is None else {"minutes": max(0.1, round(seconds / 60, 1))}

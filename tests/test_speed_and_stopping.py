@@ -1,0 +1,183 @@
+"""Precision per device, batched restarts and stopping without ground truth (ES-WMV)."""
+import numpy as np
+import pytest
+import torch
+
+import dip_lib as dip
+from dip_lib.core.early_stop import EarlyStop, VarianceTracker
+from dip_lib.core.precision import cpu_has_native_bf16, resolve_precision
+
+
+# ---- precision -------------------------------------------------------------------------------
+
+def test_precision_per_device():
+    cpu = torch.device("cpu")
+    assert resolve_precision("fp32", cpu).name == "fp32"
+    assert resolve_precision("bf16", cpu).name == "bf16"
+    assert resolve_precision("auto", cpu).name == ("bf16" if cpu_has_native_bf16() else "fp32")
+    assert not resolve_precision("auto", cpu).channels_last          # never channels_last on a CPU
+    assert resolve_precision("auto", torch.device("mps")).name == "fp32"
+    with pytest.raises(ValueError, match="precision must be one of"):
+        resolve_precision("fp16", cpu)
+    with pytest.raises(ValueError, match="precision must be"):
+        dip.preset("denoising", "test", precision="half")
+
+
+def _tiny(precision, steps=30, seed=0):
+    img = torch.linspace(0, 1, 3 * 64 * 64).reshape(1, 3, 64, 64)
+    problem = dip.denoising(img, sigma=25, seed=0)
+    p = dip.preset("denoising", "test", size=None, width=8, steps=steps, every=10, precision=precision)
+    return dip.solve(problem, p, seed=seed), img
+
+
+def test_bf16_keeps_parameters_images_and_loss_in_fp32():
+    r, img = _tiny("bf16")
+    assert r.precision == "bf16"
+    assert r.image.dtype == r.ema_image.dtype == torch.float32
+    assert all(p.dtype == torch.float32 for p in r.net.parameters())
+    assert r.losses.dtype == np.float32 and np.isfinite(r.losses).all()
+    f, _ = _tiny("fp32")
+    assert f.precision == "fp32"
+    # same seed, same network: bf16 really ran (other pixels) and restores the image as well as fp32
+    assert not torch.equal(r.image, f.image)
+    assert abs(dip.psnr(r.image, img) - dip.psnr(f.image, img)) < 1.0
+
+
+# ---- ES-WMV ----------------------------------------------------------------------------------
+
+def test_windowed_variance_on_a_known_sequence():
+    # constant images c_k: the variance over a window of constants is their population variance
+    values = [0.0, 1.0, 2.0, 2.0, 2.0, 2.0, 5.0, 9.0, 14.0, 20.0]
+    like = torch.zeros(1, 1, 2, 2)
+    es = VarianceTracker(EarlyStop(window=3, patience=3), len(values), like, ema=False)
+    stopped = None
+    for k, v in enumerate(values):
+        es.update(k, torch.full((1, 1, 2, 2), v), None)
+        if stopped is None and es.should_stop(k):
+            stopped = k
+    expect = [np.var(values[i - 2:i + 1]) for i in range(2, len(values))]
+    assert np.isnan(es.var[:2].numpy()).all()
+    assert es.var[2:].numpy() == pytest.approx(expect, rel=1e-5, abs=1e-6)
+    # minimum 0 first reached at k=4 (window [2,2,2]); k=5 ties (not a new minimum)
+    assert es.min_step == 5 and torch.equal(es.best_out, torch.full((1, 1, 2, 2), 2.0))
+    assert stopped == 7 and es.stop_step == 8              # 3 steps without a new minimum
+    with pytest.raises(ValueError, match="window"):
+        EarlyStop(window=1)
+
+
+def test_running_sums_match_a_direct_computation_over_a_long_fit():
+    g = torch.Generator().manual_seed(0)
+    outs = [torch.rand(1, 3, 8, 8, generator=g) for _ in range(57)]
+    es = VarianceTracker(EarlyStop(window=10, patience=100), len(outs), outs[0], ema=False)
+    for k, o in enumerate(outs):
+        es.update(k, o, None)
+    direct = torch.cat(outs[-10:]).var(0, unbiased=False).mean()
+    assert float(es.var[-1]) == pytest.approx(float(direct), rel=1e-5)
+
+
+def test_fit_early_stop_watch_and_stop():
+    img = torch.linspace(0, 1, 3 * 64 * 64).reshape(1, 3, 64, 64)
+    problem = dip.denoising(img, sigma=25, seed=0)
+    p = dip.preset("denoising", "test", size=None, width=8, steps=200, every=10, lr=0.05, sigma_p=0.0,
+                   es_window=5, es_patience=20)
+    watch = dip.solve(problem, p, early_stop="watch")
+    assert watch.steps == 200 and len(watch.variance) == 200                 # watching never stops the fit
+    assert np.isnan(watch.variance[:4]).all() and np.isfinite(watch.variance[4:]).all()
+    if watch.stop_step is not None:         # a minimum counts once the loss has slowed (2 windows in)
+        assert watch.stop_step >= 2 * 5 and np.isfinite(watch.variance[watch.stop_step - 1])
+    stop = dip.solve(problem, p, early_stop="stop")
+    if watch.stopped_at is not None:          # the rule fires: the stopping fit ends exactly there
+        assert stop.steps == watch.stopped_at < 200
+        assert stop.stop_step <= stop.steps - 20     # (watching goes on and may find a later minimum)
+        assert torch.equal(stop.output, stop.stop_ema_image)
+    else:
+        assert stop.steps == 200 and torch.equal(stop.output, stop.ema_image)
+
+
+def test_es_stops_patience_steps_after_the_variance_minimum():
+    # the outputs settle on one image, then the target changes at step 100 and they move again:
+    # the variance's minimum is just before the change, and the rule fires `patience` steps later
+    a, b = torch.full((1, 3, 16, 16), 0.3), torch.full((1, 3, 16, 16), 0.7)
+    calls = []
+
+    def energy(x):
+        calls.append(1)
+        return dip.mse(x, a if len(calls) <= 100 else b)
+
+    net = dip.PixelImage((1, 3, 16, 16))
+    r = dip.fit(net, torch.zeros(1, 3, 16, 16), energy, steps=400, lr=0.02, ema=None, every=1, precision="fp32",
+                early_stop=EarlyStop(window=10, patience=40))
+    assert 90 <= r.stop_step <= 101, r.stop_step
+    assert r.stopped_at == r.steps == r.stop_step + 40
+    assert torch.allclose(r.output, a, atol=0.02) and torch.equal(r.output, r.stop_image)
+
+
+# ---- batched restarts ------------------------------------------------------------------------
+
+@pytest.mark.parametrize("mode", ["vmap", "loop"])
+def test_restarts_forward_equals_each_network(mode):
+    nets = [dip.build("default", width=8, seed=s) for s in (0, 1)]
+    r = dip.Restarts(nets, mode=mode)
+    z = torch.rand(2, 32, 64, 64, generator=torch.Generator().manual_seed(0))
+    x = r(z)
+    for i, n in enumerate(nets):
+        n.train()
+        assert torch.allclose(x[i:i + 1], n(z[i:i + 1]), atol=1e-4)
+    with pytest.raises(ValueError, match="needs 2 codes"):
+        r(z[:1])
+
+
+@pytest.mark.parametrize("mode", ["vmap", "loop"])
+def test_batched_runs_are_the_independent_runs(mode, monkeypatch):
+    img = torch.linspace(0, 1, 3 * 64 * 64).reshape(1, 3, 64, 64)
+    problem = dip.denoising(img, sigma=25, seed=0)
+    p = dip.preset("denoising", "test", size=None, width=8, steps=15, every=5, precision="fp32", sigma_p=0.0)
+    import dip_lib.problems.run as run
+    monkeypatch.setattr(run, "Restarts", lambda nets, device=None: dip.Restarts(nets, mode=mode))
+    both = dip.solve(problem, p, seed=3, runs=2)
+    solo = [dip.solve(problem, p, seed=s) for s in (3, 4)]
+    assert both.runs.shape == (2, 3, 64, 64)
+    for i in range(2):     # no gradient crosses runs: each equals its own solo fit
+        if mode == "loop":     # the same kernels: bit for bit
+            assert torch.allclose(both.runs[i:i + 1], solo[i].image, atol=1e-5)
+            assert torch.allclose(both.runs_ema[i:i + 1], solo[i].ema_image, atol=1e-5)
+        else:                  # grouped convolutions round differently and Adam's first steps
+            # (lr·sign(g)) amplify rounding on gradients near zero: close to the solo fit, not equal
+            assert (both.runs[i:i + 1] - solo[i].image).abs().mean() < 0.1
+    if mode == "vmap":         # independence, exactly: run 0 is the same whatever run 1 is
+        y = problem.observation
+        z = torch.rand(2, 32, 64, 64, generator=torch.Generator().manual_seed(1))
+        fits = [dip.fit(dip.Restarts([dip.build("default", width=8, seed=0), dip.build("default", width=8, seed=s)],
+                                     mode="vmap"), z, lambda x: dip.mse(x, y), steps=10, ema=None, precision="fp32")
+                for s in (1, 2)]
+        assert torch.equal(fits[0].runs[0], fits[1].runs[0])
+        assert not torch.equal(fits[0].runs[1], fits[1].runs[1])
+    assert torch.allclose(both.ema_image, both.runs_ema.mean(0, keepdim=True), atol=1e-6)
+    assert torch.allclose(both.image, both.runs.mean(0, keepdim=True), atol=1e-6)
+    with pytest.raises(ValueError, match="runs must be"):
+        dip.solve(problem, p, runs=0)
+
+
+def test_the_flat_start_of_a_fit_is_not_taken_for_the_minimum():
+    # a DIP fit starts from a nearly constant output: variance 0, then the learning burst, then it
+    # settles (the minimum we want, at k=9), then drifts again
+    values = [0.5, 0.5, 0.5, 0.5, 1.5, 3.0, 3.2, 3.3, 3.3, 3.3, 3.6, 4.2, 5.0, 6.0, 7.5, 9.0]
+    like = torch.zeros(1, 1, 1, 1)
+    es = VarianceTracker(EarlyStop(window=3, patience=4), len(values), like, ema=False)
+    for k, v in enumerate(values):
+        es.update(k, torch.full((1, 1, 1, 1), v), None)
+    assert float(es.var[2]) == 0.0                        # the flat start has the smallest variance ...
+    assert es.min_step == 10                              # ... but the minimum is the settled one
+    assert es.should_stop(len(values) - 1)
+
+
+def test_a_saturated_fit_warns_and_a_sane_one_does_not():
+    img = torch.rand(1, 3, 64, 64, generator=torch.Generator().manual_seed(0))
+    problem = dip.denoising(img, sigma=25, seed=0)
+    p = dip.preset("denoising", "test", width=8, steps=60, every=10)
+    with pytest.warns(RuntimeWarning, match="saturated. Lower the learning rate"):
+        dip.solve(problem, p, lr=1e6)
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        dip.solve(problem, p)
