@@ -5,30 +5,42 @@
 PYTHON ?= python3
 VENV ?= .venv
 TORCH ?= torch==2.13.0
-# extra pip options for torch, e.g. TORCH_PIP="--index-url https://download.pytorch.org/whl/cpu" for a CPU-only build
+# torch: on Linux without an NVIDIA GPU the small CPU wheel (an extra index: offline, pip warns once and
+# installs from the local indexes instead), else the default (CUDA) wheel. TORCH_PIP="" forces the default.
+TORCH_CPU_INDEX ?= https://download.pytorch.org/whl/cpu
+HAS_NVIDIA := $(shell nvidia-smi -L >/dev/null 2>&1 && echo yes)
+ifeq ($(shell uname -s)$(HAS_NVIDIA),Linux)
+TORCH_PIP ?= --extra-index-url $(TORCH_CPU_INDEX)
+endif
 TORCH_PIP ?=
+TORCH_SAYS := $(if $(findstring /cpu,$(TORCH_PIP)),no NVIDIA GPU found: installing the CPU wheel of torch (make TORCH_PIP= for the CUDA one),installing the default wheel of torch (CUDA on Linux))
+# make course: extra flags for JupyterLab (e.g. JUPYTER_ARGS="--no-browser --port 8890"); as root it adds --allow-root
+JUPYTER_ARGS ?=
+ALLOW_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root)
 JOBS ?= 2
 BIN := $(VENV)/bin
 DATA_MIRROR := $(abspath ../shared/data)
 
-.PHONY: setup course test unit notebooks exercises sync strip bench gallery clean
+.PHONY: setup course test test-extras test-cpu browser-test unit notebooks exercises sync strip bench gallery clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 
 $(VENV)/.installed: $(BIN)/python pyproject.toml requirements-dev.txt
-	$(BIN)/python -c "import torch" 2>/dev/null || $(BIN)/pip install $(TORCH_PIP) "$(TORCH)"
+	$(BIN)/python -c "import torch" 2>/dev/null || { echo "$(TORCH_SAYS)"; $(BIN)/pip install $(TORCH_PIP) "$(TORCH)"; }
 	$(BIN)/python -c "import torch; print('torch', torch.__version__)" > $(VENV)/.torch
 	echo "torch==$$($(BIN)/python -c 'import torch; print(torch.__version__)')" > $(VENV)/constraints.txt
-	$(BIN)/pip install -c $(VENV)/constraints.txt -r requirements-dev.txt bm3d
+	$(BIN)/pip install -c $(VENV)/constraints.txt -r requirements-dev.txt
 	$(BIN)/pip install -c $(VENV)/constraints.txt --no-deps -e .
 	$(BIN)/python -m ipykernel install --sys-prefix --name python3 > /dev/null
 	touch $@
 
 setup: $(VENV)/.installed
 
+# JupyterLab at the repository root (notebooks/, exercises/, docs/) with the tour open; the data mirror when it exists
 course: setup
-	$(BIN)/jupyter lab notebooks/
+	if [ -d "$(DATA_MIRROR)" ]; then export DIP_DATA_DIR="$(DATA_MIRROR)"; fi; \
+	  exec $(BIN)/jupyter lab --ServerApp.root_dir="$(CURDIR)" $(ALLOW_ROOT) $(JUPYTER_ARGS) notebooks/00_tour.ipynb
 
 # DIP_DATA_DIR: the local data mirror when it exists (CI and tests never use the network)
 test: setup
@@ -38,6 +50,28 @@ test: setup
 	  $(BIN)/python tools/course.py check-exercises && \
 	  $(BIN)/python -m pytest -n $(JOBS) --dist loadfile --nbval-lax -p no:cacheprovider \
 	    --durations=25 tests notebooks exercises
+
+# optional extras (bm3d, non-commercial licence): installed and tested apart from what Binder and Colab install
+test-extras: setup
+	$(BIN)/python -c "import bm3d" 2>/dev/null || $(BIN)/pip install -c $(VENV)/constraints.txt bm3d || \
+	  echo "bm3d could not be installed (no package index?): its tests are skipped"
+	DIP_PRESET=test DIP_DEVICE=cpu MPLBACKEND=Agg $(BIN)/python -m pytest -p no:cacheprovider -q -n 0 -m extras tests
+
+# JupyterLab in headless Chromium (playwright driving the system's chromium): make course opens the tour,
+# notebooks 00 and 11 run, the live view redraws, the ablation panel refits; screenshots in build/browser/
+CHROMIUM ?= $(firstword $(wildcard /usr/bin/chromium /usr/bin/chromium-browser /usr/bin/google-chrome))
+browser-test: setup
+	$(BIN)/python -c "import playwright" 2>/dev/null || $(BIN)/pip install -c $(VENV)/constraints.txt playwright
+	CHROMIUM="$(CHROMIUM)" $(BIN)/python -m pytest -p no:cacheprovider -q -n 0 -s tests/browser/smoke_browser.py
+
+# the `cpu` preset (Binder's settings, ~5 min a notebook on 2 cores): each notebook's checks assert the
+# paper's lesson there too (03: DIP >= non-local means and > TV; 05: DIP > TV > bicubic; ...). Slow: not in CI.
+test-cpu: setup
+	cd $(CURDIR) && \
+	  export DIP_PRESET=cpu DIP_DEVICE=cpu MPLBACKEND=Agg PYDEVD_DISABLE_FILE_VALIDATION=1; \
+	  if [ -d "$(DATA_MIRROR)" ]; then export DIP_DATA_DIR="$(DATA_MIRROR)"; fi; \
+	  $(BIN)/python -m pytest -n 1 --nbval-lax -p no:cacheprovider --nbval-cell-timeout=1200 \
+	    --durations=0 notebooks
 
 unit: setup
 	DIP_PRESET=test $(BIN)/python -m pytest -n $(JOBS) tests

@@ -90,7 +90,7 @@ class LiveView(Callback):
     """Redraw the current output (and its average) and the loss/PSNR curves during ``dip.fit``.
 
     In a notebook it updates one output area in place; elsewhere it does nothing unless
-    ``force`` is set. Redraws at most every ``min_seconds`` so drawing never dominates.
+    ``force`` is set or ``image`` is given. Redraws at most every ``min_seconds`` so drawing never dominates.
     ``image``: an ``ipywidgets.Image`` to draw into (as PNG) instead of a display area, for
     views inside widget panels (display updates inside an ``ipywidgets.Output`` do not render
     in JupyterLab).
@@ -112,7 +112,8 @@ class LiveView(Callback):
             return False
 
     def start(self, state: FitState):
-        self.enabled = self.force or self._in_notebook()
+        # an image widget is drawn into wherever it lives (a panel); a display area only in a notebook
+        self.enabled = self.force or self.image is not None or self._in_notebook()
 
     def _draw(self, state: FitState):
         import matplotlib.pyplot as plt

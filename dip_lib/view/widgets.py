@@ -130,6 +130,7 @@ class AblationPanel:
         self.clear_button = W.Button(description="clear table")
         self.status = W.HTML()
         self.live_image, self.table_out, self.plot_image = W.Image(format="png"), W.HTML(), W.Image(format="png")
+        self.live_image.layout.display = "none"     # shown from the first live fit on (no empty picture)
         self.table = Table()
         self.last_run, self.figure = None, None
         self.fit_button.on_click(lambda _: self.fit())
@@ -199,6 +200,8 @@ class AblationPanel:
             self.status.value = "cached: shown instantly" if cached else f"fitting {cfg.label} ..."
             callbacks = ([] if cached or not self.live else
                          [LiveView(reference=task.observation, title=cfg.label, image=self.live_image)])
+            if callbacks:
+                self.live_image.layout.display = None
             run = run_ablation(cfg, task, callbacks=callbacks, cache=self.cache, every=self.p.every, base=self.p)
         except ValueError as e:   # e.g. a depth the image is too small for
             self.status.value = f"<b>cannot fit:</b> {e}"
