@@ -10,7 +10,7 @@ TORCH ?= torch==2.13.0
 TORCH_CPU_INDEX ?= https://download.pytorch.org/whl/cpu
 HAS_NVIDIA := $(shell nvidia-smi -L >/dev/null 2>&1 && echo yes)
 ifeq ($(shell uname -s)$(HAS_NVIDIA),Linux)
-TORCH_PIP ?= --extra-index-url $(TORCH_CPU_INDEX)
+TORCH_PIP ?= --extra-index-url $(TORCH_CPU_INDEX) --retries 1 --timeout 10
 endif
 TORCH_PIP ?=
 TORCH_SAYS := $(if $(findstring /cpu,$(TORCH_PIP)),no NVIDIA GPU found: installing the CPU wheel of torch (make TORCH_PIP= for the CUDA one),installing the default wheel of torch (CUDA on Linux))

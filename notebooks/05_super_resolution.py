@@ -182,7 +182,8 @@ def try_it(factor, steps, sigma_p, arch):
 # at ×4 by `p.min_gain_x4` dB, on a low-resolution image made by PIL (no inverse crime). The last
 # output is printed beside it. At ×8 the same check uses `p.min_gain_x8`; the `test` preset sets it to
 # `None` and skips that one comparison (it is printed, not asserted): its ×8 input is 8×16 pixels
-# and 100 steps, where the deep prior does not beat bicubic.
+# and 100 steps, where the deep prior does not beat bicubic. In the `cpu` and `paper` presets the
+# paper's order at ×4 is checked too: deep prior > TV prior > bicubic (`p.ordered_x4`).
 
 # %%
 MIN_GAIN = {4: p.min_gain_x4, 8: p.min_gain_x8}
@@ -194,3 +195,8 @@ for f in FACTORS:
         print(f"   not checked in preset '{p.name}' (min_gain_x{f} is None)")
     else:
         assert gain > MIN_GAIN[f], (f, gain, MIN_GAIN[f])
+order = [scores[4][k] for k in ("deep prior", "TV prior", "bicubic")]
+print(f"×4 order: deep prior {order[0]:.2f} > TV prior {order[1]:.2f} > bicubic {order[2]:.2f} dB: "
+      + ("checked" if p.ordered_x4 else f"not checked in preset '{p.name}' (see section 3)"))
+if p.ordered_x4:
+    assert order[0] > order[1] > order[2], order

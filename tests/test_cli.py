@@ -35,6 +35,20 @@ def test_denoise_job_writes_the_image_and_prints_psnr(tmp_path, capsys):
     assert im.size == (64, 64) and im.mode == "RGB"
 
 
+def _spy_on_solve(tmp_path, monkeypatch, steps=None):
+    """A 64 px input file, and the list of settings dip.solve is called with (``steps``: run only that many)."""
+    src = tmp_path / "img.png"
+    dip.save_image(dip.load_image("camera", size=64), src)
+    seen, solve = [], dip.solve
+
+    def spy(problem, settings, **kw):
+        seen.append(settings)
+        return solve(problem, settings if steps is None else settings.replace(steps=steps), **kw)
+
+    monkeypatch.setattr(dip, "solve", spy)
+    return src, seen
+
+
 # the test preset runs in fp32 already ("preset"); --fp32 forces it in any preset
 @pytest.mark.parametrize("argv, early_stop, precision", [
     (["denoise", "IMG", "--real"], "stop", "preset"),            # blind: no reference, stop automatically
@@ -47,16 +61,7 @@ def test_denoise_job_writes_the_image_and_prints_psnr(tmp_path, capsys):
 def test_blind_fits_stop_early_and_fp32_is_passed_on(tmp_path, capsys, monkeypatch, argv, early_stop, precision):
     if precision == "preset":
         precision = dip.preset("denoising", "test").precision
-    src = tmp_path / "img.png"
-    dip.save_image(dip.load_image("camera", size=64), src)
-    seen = []
-    solve = dip.solve
-
-    def spy(problem, settings, **kw):
-        seen.append(settings)
-        return solve(problem, settings, **kw)
-
-    monkeypatch.setattr(dip, "solve", spy)
+    src, seen = _spy_on_solve(tmp_path, monkeypatch)
     argv = [str(src) if a == "IMG" else a for a in argv]
     assert main([*argv, "--preset", "test", "--steps", "3", "-o", str(tmp_path / "o.png")]) == 0, capsys.readouterr()
     assert [(s.early_stop, s.precision) for s in seen] == [(early_stop, precision)]
@@ -183,3 +188,13 @@ def test_check_output_refuses_what_would_lose_data(tmp_path):
     assert outputs.check_output(tmp_path / "new.png") == tmp_path / "new.png"
     with pytest.raises(ValueError, match="does not exist"):
         outputs.check_output(tmp_path / "no" / "new.png")
+
+
+def test_a_blind_fit_gets_the_blind_budget_and_early_stopping_decides(tmp_path, capsys, monkeypatch):
+    src, seen = _spy_on_solve(tmp_path, monkeypatch, steps=3)      # the budget is recorded, not run
+    assert main(["denoise", str(src), "--real", "--preset", "test", "-o", str(tmp_path / "o.png")]) == 0
+    p = dip.preset("denoising", "test")
+    assert [(s.steps, s.early_stop) for s in seen] == [(p.blind_steps, "stop")] and p.blind_steps != p.steps
+    seen.clear()
+    assert main(["denoise", str(src), "--real", "--no-early-stop", "--preset", "test", "-o", str(tmp_path / "p.png")]) == 0
+    assert [(s.steps, s.early_stop) for s in seen] == [(p.steps, "off")]

@@ -175,3 +175,12 @@ def test_build_for_uses_the_settings_network_and_code():
     flash = dip.flash_no_flash(_img(1, (1, 3, 64, 64)), _img(2, (1, 3, 64, 64)))
     _, z = dip.build_for(flash, dip.preset("flash", "test", width=4))
     assert torch.equal(z, flash.code), "flash/no-flash: z is the flash image"
+
+
+def test_solve_says_what_it_needs_when_given_a_tensor_or_a_dict():
+    import torch
+    img = torch.rand(1, 3, 64, 64)
+    with pytest.raises(TypeError, match=r"needs a problem, e\.g\. dip\.denoising.*not a Tensor"):
+        dip.solve(img, dip.preset("denoising", "test"))
+    with pytest.raises(TypeError, match=r"needs settings from dip\.preset.*not a dict"):
+        dip.solve(dip.denoising(img, sigma=25), {"steps": 10})

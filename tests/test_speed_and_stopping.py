@@ -5,7 +5,8 @@ import torch
 
 import dip_lib as dip
 from dip_lib.core.early_stop import EarlyStop, VarianceTracker
-from dip_lib.core.precision import cpu_has_native_bf16, resolve_precision
+from dip_lib.core import precision as prec_mod
+from dip_lib.core.precision import cpu_bf16_is_faster, resolve_precision
 
 
 # ---- precision -------------------------------------------------------------------------------
@@ -14,13 +15,30 @@ def test_precision_per_device():
     cpu = torch.device("cpu")
     assert resolve_precision("fp32", cpu).name == "fp32"
     assert resolve_precision("bf16", cpu).name == "bf16"
-    assert resolve_precision("auto", cpu).name == ("bf16" if cpu_has_native_bf16() else "fp32")
+    assert resolve_precision("auto", cpu).name == ("bf16" if cpu_bf16_is_faster() else "fp32")
     assert not resolve_precision("auto", cpu).channels_last          # never channels_last on a CPU
     assert resolve_precision("auto", torch.device("mps")).name == "fp32"
     with pytest.raises(ValueError, match="precision must be one of"):
         resolve_precision("fp16", cpu)
     with pytest.raises(ValueError, match="precision must be"):
         dip.preset("denoising", "test", precision="half")
+
+
+@pytest.mark.parametrize("fp32_s, bf16_s, faster", [(1.0, 0.5, True), (1.0, 0.9, False), (1.0, 1.2, False)])
+def test_auto_takes_bf16_only_where_the_probe_measured_it_faster(tmp_path, monkeypatch, fp32_s, bf16_s, faster):
+    monkeypatch.setenv("DIP_CACHE_DIR", str(tmp_path))
+    monkeypatch.setattr(prec_mod, "cpu_has_native_bf16", lambda: True)
+    calls = []
+    monkeypatch.setattr(prec_mod, "_time_steps", lambda bf16: calls.append(bf16) or (bf16_s if bf16 else fp32_s))
+    prec_mod.cpu_bf16_is_faster.cache_clear()
+    try:
+        assert prec_mod.cpu_bf16_is_faster() is faster and sorted(calls) == [False, True]
+        assert resolve_precision("auto", torch.device("cpu")).name == ("bf16" if faster else "fp32")
+        prec_mod.cpu_bf16_is_faster.cache_clear()        # a new process: the answer comes from the file
+        assert prec_mod.cpu_bf16_is_faster() is faster and len(calls) == 2
+        assert (tmp_path / "precision-probe.json").exists()
+    finally:
+        prec_mod.cpu_bf16_is_faster.cache_clear()
 
 
 def _tiny(precision, steps=30, seed=0):

@@ -69,6 +69,12 @@ def solve(problem: Problem, settings: Settings, *, arch: str | SkipConfig | None
             (:class:`~dip_lib.core.restarts.Restarts`): ``image``/``ema_image`` are their mean
             (the paper's average of two runs), ``runs``/``runs_ema`` each run's own.
     """
+    if not isinstance(problem, Problem):
+        raise TypeError(f"dip.solve needs a problem, e.g. dip.denoising(img, sigma=25) or dip.inpainting(img, "
+                        f"mask), not a {type(problem).__name__}")
+    if not isinstance(settings, Settings):
+        raise TypeError(f"dip.solve needs settings from dip.preset('denoising') (or another application), "
+                        f"not a {type(settings).__name__}")
     s = settings.replace(**changes) if changes else settings
     device = resolve_device(device)
     if isinstance(runs, bool) or not isinstance(runs, int) or runs < 1:

@@ -182,8 +182,10 @@ class Jpeg(Settings):
 @dataclass(frozen=True)
 class SuperResolution(Settings):
     """05 super-resolution: ×4 uses (steps, sigma_p), ×8 (steps_x8, sigma_p_x8); TV weight of
-    the pixel baseline; ``min_gain_x4/x8``: the margin over bicubic the checks ask for."""
+    the pixel baseline; ``min_gain_x4/x8``: the margin over bicubic the checks ask for;
+    ``ordered_x4``: also check the paper's order at ×4, deep prior > TV prior > bicubic."""
     image: str = "zebra"
+    ordered_x4: bool = False
     steps_x8: int = 1000
     sigma_p_x8: float = 0.05
     tv_weight: float = 0.01
@@ -196,13 +198,15 @@ class Inpainting(Settings):
     """06 inpainting: Barbara crop side ``size_barbara`` (None: whole image), its own steps/lr;
     the large hole's steps and ``min_gain_hole``, the margin (dB) its check asks over the mean-filled
     input (None: not checked); the library image's longer side and steps, and
-    ``min_gain_library``, the margin of the encoder-decoder over ResNet and U-Net (None: not checked)."""
+    ``min_gain_library``, the margin of the encoder-decoder over ResNet and U-Net (None: not checked);
+    ``beats_biharmonic_text``: check that DIP beats biharmonic inpainting on the text mask too."""
     size_barbara: int | None = 128
     steps_barbara: int = 1200
     lr_barbara: float = 0.01
     steps_hole: int = 1200
     min_gain_hole: float | None = 1.0
     min_gain_library: float | None = 1.0
+    beats_biharmonic_text: bool = True
     size_library: int | None = 202
     steps_library: int = 400
 
@@ -331,7 +335,7 @@ APPLICATIONS: dict[str, tuple[type, dict[str, dict]]] = {
     # test: 500 steps, so the running average has warmed up and ends above the last output
     "denoising": (Denoising, {"test": dict(steps=500, blind_size=128, blind_steps=400, es_window=20,
                                            es_patience=100, es_max_gap=1.5, minutes=1),
-                              "cpu": dict(size=192, steps=1000, blind_size=256, blind_steps=2000, es_window=50,
+                              "cpu": dict(size=192, steps=1300, blind_size=128, blind_steps=800, es_window=50,
                                           es_patience=300, beats_classical=True, minutes=5),
                               "paper": dict(size=512, steps=1800, blind_size=None, blind_steps=4000, es_window=100,
                                             es_patience=1000, es_max_gap=0.5, beats_classical=True, minutes=4)}),
@@ -346,11 +350,12 @@ APPLICATIONS: dict[str, tuple[type, dict[str, dict]]] = {
     "sr": (SuperResolution, {"test": dict(image="zebra_crop", size=128, steps=300, steps_x8=100, lr=0.02, sigma_p=0.03,
                                           sigma_p_x8=0.05, min_gain_x4=0.3, min_gain_x8=None, minutes=0.8),
                              "cpu": dict(image="zebra", size=256, steps=1000, steps_x8=1000, sigma_p=0.03,
-                                         sigma_p_x8=0.05, min_gain_x4=0.3, min_gain_x8=0.2, minutes=5),
+                                         sigma_p_x8=0.05, min_gain_x4=0.3, min_gain_x8=0.2, ordered_x4=True, minutes=5),
                              "paper": dict(image="zebra", arch="sr", steps=2000, steps_x8=4000, sigma_p=0.03,
-                                           sigma_p_x8=0.05, min_gain_x4=1.0, min_gain_x8=0.5, minutes=10)}),
+                                           sigma_p_x8=0.05, min_gain_x4=1.0, min_gain_x8=0.5, ordered_x4=True, minutes=10)}),
     "inpainting": (Inpainting, {"test": dict(steps=300, sigma_p=0.03, size_barbara=64, steps_barbara=300,
                                              steps_hole=300, min_gain_hole=None, min_gain_library=1.0, size_library=202, steps_library=60,
+                                             beats_biharmonic_text=False,
                                              minutes=1.5),
                                 "cpu": dict(size=128, steps=1200, sigma_p=0.03, size_barbara=128, steps_barbara=1200,
                                             steps_hole=1200, min_gain_hole=None, min_gain_library=None, size_library=202, steps_library=400,
