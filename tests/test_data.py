@@ -23,6 +23,18 @@ def _sha(path):
 
 
 @needs_data
+def _fetch_error(monkeypatch, tmp_path, retrieve, name) -> str:
+    """The message of the DataUnavailable that dip.fetch(name) raises when pooch.retrieve is ``retrieve``
+    (no mirror, an empty cache)."""
+    import pooch
+    monkeypatch.delenv("DIP_DATA_DIR", raising=False)
+    monkeypatch.setenv("DIP_CACHE_DIR", str(tmp_path))
+    monkeypatch.setattr(pooch, "retrieve", retrieve)
+    with pytest.raises(dip.DataUnavailable) as e:
+        dip.fetch(name)
+    return str(e.value)
+
+
 def test_every_registry_entry_resolves_in_the_mirror_with_its_hash():
     reg = data._registry()
     assert len(reg) >= 50
@@ -108,19 +120,13 @@ def test_good_copy_in_a_temporary_mirror_is_used(tmp_path, monkeypatch):
 
 
 def test_offline_download_names_the_mirror_variable(tmp_path, monkeypatch):
-    import pooch
     calls = []
 
     def offline(url, **kw):
         calls.append((url, kw))
         raise ConnectionError("network is unreachable")
 
-    monkeypatch.delenv("DIP_DATA_DIR", raising=False)
-    monkeypatch.setenv("DIP_CACHE_DIR", str(tmp_path))
-    monkeypatch.setattr(pooch, "retrieve", offline)
-    with pytest.raises(dip.DataUnavailable) as e:
-        dip.fetch("F16")
-    msg = str(e.value)
+    msg = _fetch_error(monkeypatch, tmp_path, offline, "F16")
     assert "paper/denoising/F16_GT.png" in msg and "DIP_DATA_DIR" in msg and "ConnectionError" in msg
     assert "offline?" in msg and "`python -m dip_lib data fetch F16`" in msg
     url, kw = calls[0]
@@ -233,18 +239,12 @@ def test_a_valid_file_in_a_read_only_cache_is_used_without_pooch(tmp_path, monke
 
 
 def test_http_error_is_not_called_offline(tmp_path, monkeypatch):
-    import pooch
     import requests
 
     def refused(url, **kw):
         raise requests.HTTPError("404 Client Error: Not Found")
 
-    monkeypatch.delenv("DIP_DATA_DIR", raising=False)
-    monkeypatch.setenv("DIP_CACHE_DIR", str(tmp_path))
-    monkeypatch.setattr(pooch, "retrieve", refused)
-    with pytest.raises(dip.DataUnavailable) as e:
-        dip.fetch("zebra")
-    msg = str(e.value)
+    msg = _fetch_error(monkeypatch, tmp_path, refused, "zebra")
     assert "404" in msg and "offline" not in msg.lower() and "python -m dip_lib data fetch zebra" in msg
 
 
