@@ -653,8 +653,8 @@ def _run(verb: Verb, argv) -> int:
     try:
         device = dip.resolve_device(a.device)      # checked first: a bad device fails before any work
         p = dip.preset(verb.application, a.preset, **over)
-        if p.early_stop == "stop" and a.steps is None and getattr(p, "blind_steps", None):
-            p = p.replace(steps=p.blind_steps)     # a blind fit: ES-WMV decides, within the blind budget
+        if p.early_stop == "stop" and a.steps is None and getattr(p, "real_steps", None):
+            p = p.replace(steps=p.real_steps)      # a blind fit: ES-WMV decides, within the blind budget
         spec = dip.architecture(p.arch, in_channels=p.input_depth, width=p.width)
     except (ValueError, TypeError) as e:
         raise CLIError(_one_line(e)) from None

@@ -194,7 +194,7 @@ def test_a_blind_fit_gets_the_blind_budget_and_early_stopping_decides(tmp_path, 
     src, seen = _spy_on_solve(tmp_path, monkeypatch, steps=3)      # the budget is recorded, not run
     assert main(["denoise", str(src), "--real", "--preset", "test", "-o", str(tmp_path / "o.png")]) == 0
     p = dip.preset("denoising", "test")
-    assert [(s.steps, s.early_stop) for s in seen] == [(p.blind_steps, "stop")] and p.blind_steps != p.steps
+    assert [(s.steps, s.early_stop) for s in seen] == [(p.real_steps, "stop")] and p.real_steps != p.steps
     seen.clear()
     assert main(["denoise", str(src), "--real", "--no-early-stop", "--preset", "test", "-o", str(tmp_path / "p.png")]) == 0
     assert [(s.steps, s.early_stop) for s in seen] == [(p.steps, "off")]
