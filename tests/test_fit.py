@@ -324,5 +324,5 @@ def test_benchmark_prints_one_json_line(capsys):
     lines = capsys.readouterr().out.strip().splitlines()
     assert len(lines) == 1 and json.loads(lines[0]) == out
     assert out["steps"] == 2 and out["sigma_p"] == 0.05 and out["s_per_it"] > 0 and out["baseline_s_per_it"] > 0
-    assert out["precision"] == "fp32" and out["speedup"] == round(out["baseline_s_per_it"] / out["s_per_it"], 2)
+    assert out["precision"] == "fp32" and abs(out["speedup"] - out["baseline_s_per_it"] / out["s_per_it"]) < 0.02
     assert set(out["restarts"]) == {"1", "2"} and out["restarts_mode"] == "loop" and out["peak_mem_mb"] > 0
