@@ -35,8 +35,10 @@ from typing import Callable
 
 __all__ = ["main", "CLIError", "MAX_STEPS", "MAX_SIZE", "VERBS"]
 
-MAX_STEPS = 100_000        # the paper's longest run (JPEG overfitting) is 50,000 steps
-MAX_SIZE = 4096            # longer side of a result in pixels (a 4096² fit needs tens of GB)
+# the library's caps, one value each: steps (settings) and the longer side of an image (data)
+from .core.data import MAX_SIZE  # noqa: E402
+from .problems.settings import MAX_STEPS  # noqa: E402
+
 MAX_BOOST = 10.0
 
 
