@@ -495,11 +495,7 @@ _ROLE_HELP = {
 }
 
 
-def _settings_fields(dip, application) -> set:
-    return set(type(dip.preset(application, "test")).keys())
-
-
-def _parser(verb: Verb, fields: set) -> _Parser:
+def _parser(verb: Verb) -> _Parser:
     ap = _Parser(prog=f"python -m dip_lib {verb.name}", description=verb.summary)
     for role in verb.roles:
         if verb.name == "denoise":
@@ -526,12 +522,11 @@ def _parser(verb: Verb, fields: set) -> _Parser:
                                                 f"at most {MAX_SIZE}; images are never upscaled)")
     ap.add_argument("--device", help="cpu, cuda, cuda:N or mps (default: DIP_DEVICE or automatic)")
     ap.add_argument("--seed", type=_seed, default=0, help="seed of θ, z and the simulated noise (default 0)")
-    if "early_stop" in fields and verb.name in ("denoise", "jpeg"):
+    if verb.name in ("denoise", "jpeg"):
         ap.add_argument("--no-early-stop", action="store_true",
                         help="run all --steps even without a reference (by default a blind fit stops "
                              "automatically when the output stops changing: ES-WMV)")
-    if "precision" in fields:
-        ap.add_argument("--fp32", action="store_true", help="compute in float32 (default: automatic precision)")
+    ap.add_argument("--fp32", action="store_true", help="compute in float32 (default: automatic precision)")
     return ap
 
 
@@ -641,16 +636,12 @@ def _resolve_sources(job: _Job, a) -> dict:
 
 def _run(verb: Verb, argv) -> int:
     import dip_lib as dip
-    try:
-        fields = _settings_fields(dip, verb.application)
-    except ValueError as e:
-        raise CLIError(_one_line(e)) from None
-    a = _parser(verb, fields).parse_args(argv)
+    a = _parser(verb).parse_args(argv)
     over = {k: v for k, v in dict(steps=a.steps, size=a.size).items() if v is not None}
     blind = verb.blind(a)
-    if "early_stop" in fields and blind and not getattr(a, "no_early_stop", False):
+    if blind and not getattr(a, "no_early_stop", False):
         over["early_stop"] = True
-    if "precision" in fields and getattr(a, "fp32", False):
+    if a.fp32:
         over["precision"] = "fp32"
     try:
         device = dip.resolve_device(a.device)      # checked first: a bad device fails before any work
