@@ -53,11 +53,10 @@ class Restarts(nn.Module):
         names = {tuple(n.state_dict()) for n in nets}
         if len(names) != 1:
             raise ValueError("all restarts must be the same architecture")
-        params, buffers = stack_module_state(nets)
+        params, _ = stack_module_state(nets)        # no buffers: BatchNorm keeps no running statistics here
         self._names = list(params)
         # dotted names are not allowed as parameter names: store them flat, keep the map
         self.stacked = nn.ParameterList([nn.Parameter(params[k].detach().clone()) for k in self._names])
-        self._buffers_stacked = buffers
         base = copy.deepcopy(nets[0]).to("meta")
         self._base = [base]                                   # a list: not a registered submodule
 
