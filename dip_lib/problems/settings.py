@@ -363,6 +363,7 @@ APPLICATIONS: dict[str, tuple[type, dict[str, dict]]] = {
                                              minutes=1.5),
                                 "cpu": dict(size=128, steps=1200, sigma_p=0.03, size_barbara=128, steps_barbara=1200,
                                             steps_hole=1200, min_gain_hole=None, min_gain_library=None, size_library=202, steps_library=400,
+                                            beats_biharmonic_text=False,
                                             minutes=5),
                                 "paper": dict(steps=6001, steps_barbara=11000, lr_barbara=0.001, steps_hole=5001,
                                               min_gain_hole=1.0, min_gain_library=1.0, steps_library=3001, size_barbara=None, size_library=None, sigma_p=0.03,
