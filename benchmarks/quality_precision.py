@@ -67,15 +67,19 @@ def main(argv=None):
             row.update(fp32_seed0=round(f0.history["psnr_ema"][-1], 3), fp32_seed1=round(f1.history["psnr_ema"][-1], 3),
                        s_per_it_fp32=round(f0.seconds_per_step, 4), equal_time_step=eq_step,
                        auto_equal_time=round(_at(au.history, "psnr_ema", eq_step), 3))
+        # the old choice, for comparison: the average at the variance minimum (at the last check before it)
+        at_min = _at(au.history, "psnr_ema", au.stop_step) if au.stop_step else float("nan")
         row.update(es_window=s.es_window, es_patience=s.es_patience, es_step=au.stop_step, es_stopped_at=au.stopped_at,
-                   es_psnr=round(es_psnr, 3), oracle_psnr=round(oracle, 3), es_gap=round(oracle - es_psnr, 3),
+                   es_chosen_step=min(au.stop_step + s.es_patience, long) if au.stop_step else None,
+                   es_psnr=round(es_psnr, 3), es_gap_average_at_minimum=round(oracle - at_min, 3), oracle_psnr=round(oracle, 3), es_gap=round(oracle - es_psnr, 3),
                    es_steps_saved=(long - au.stopped_at) if au.stopped_at else 0, watch_steps=long,
                    seconds=round(time.perf_counter() - t, 1))
         rows.append(row)
         print(json.dumps(row), flush=True)
     mean = lambda k: round(statistics.mean(r[k] for r in rows), 3)  # noqa: E731
     summary = dict(summary=True, images=len(rows), preset=a.preset, auto_seed0=mean("auto_seed0"),
-                   es_gap_mean=mean("es_gap"), es_gap_max=round(max(r["es_gap"] for r in rows), 3),
+                   es_gap_mean=mean("es_gap"), es_gap_median=round(statistics.median(r["es_gap"] for r in rows), 3),
+                   es_gap_average_at_minimum_mean=mean("es_gap_average_at_minimum"), es_gap_max=round(max(r["es_gap"] for r in rows), 3),
                    es_fired=sum(1 for r in rows if r["es_stopped_at"]),
                    es_steps_saved_mean=round(statistics.mean(r["es_steps_saved"] for r in rows), 1))
     if not a.es_only:

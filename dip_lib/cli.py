@@ -704,7 +704,11 @@ def _run(verb: Verb, argv) -> int:
         stopped = ""
         if not r.interrupted and r.steps < p.steps:
             at = getattr(r, "stop_step", None)
-            stopped = ", stopped early (ES-WMV)" + (f": the output of step {at}" if at else "")
+            if at and getattr(r, "ema_image", None) is not None:     # the running average when the rule fired
+                stopped = (f", stopped early (ES-WMV): the running average of step {min(at + p.es_patience, r.steps)}"
+                           f" (the variance's minimum: step {at})")
+            else:
+                stopped = ", stopped early (ES-WMV)" + (f": the output of step {at}" if at else "")
         if folder:
             line = f"{job.name}: {r.steps} steps, {secs:.1f}s" + (f", PSNR {score:.2f} dB" if score is not None
                                                                   else "") + f" -> {job.output}"

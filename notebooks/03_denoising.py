@@ -166,7 +166,10 @@ plt.show()
 # learnt they settle, and they start to drift again when the network begins to fit the
 # noise. The **windowed variance** of the last `p.es_window` outputs (ES-WMV) therefore has a
 # minimum near the best stopping point: `early_stop="stop"` ends the fit once `p.es_patience`
-# steps pass without a new minimum and returns the average at the minimum (`result.output`).
+# steps pass without a new minimum and returns the running average at that moment
+# (`result.output`). Why not the average at the minimum itself? The raw outputs start taking in
+# noise there, but averaging them keeps cancelling it for a while: on the paper's 9 images the
+# average at the stop is much closer to the oracle (`benchmarks/quality_precision.py --es-only`).
 #
 # First we check it on F16, where we know the truth (the fit above only watched):
 
@@ -176,7 +179,9 @@ import numpy as np
 h = run1.history
 var_steps = np.arange(1, len(run1.variance) + 1)
 chosen = run1.stop_ema_image if run1.stop_ema_image is not None else run1.stop_image
-print(f"chosen without the clean image: step {run1.stop_step}, {dip.psnr(chosen, clean):.2f} dB "
+chosen_step = min(run1.stop_step + p.es_patience, run1.steps)     # the average when the rule fires
+print(f"variance minimum: step {run1.stop_step}; chosen without the clean image: the average at step "
+      f"{chosen_step}, {dip.psnr(chosen, clean):.2f} dB "
       + (f"(the rule would have stopped at step {run1.stopped_at} of {run1.steps})" if run1.stopped_at
          else f"(no stop yet: the variance still reached new minima within the last {p.es_patience} steps)"))
 print(f"oracle (best PSNR of the output): step {run1.best_step}, {run1.best_psnr:.2f} dB")
@@ -211,7 +216,7 @@ axes[0].plot(np.arange(1, len(blind.variance) + 1), blind.variance)
 axes[0].axvline(blind.stop_step, color="k", ls="--", lw=1, label=f"minimum: step {blind.stop_step}")
 axes[0].set(xlabel="iteration", ylabel="windowed variance", yscale="log", title="no ground truth needed")
 axes[0].legend(fontsize=8)
-for ax, (title, im) in zip(axes[1:], [("JPEG input", snail), (f"average at step {blind.stop_step} (chosen)", blind.output),
+for ax, (title, im) in zip(axes[1:], [("JPEG input", snail), (f"average at step {min(blind.stop_step + p.es_patience, blind.steps)} (chosen)", blind.output),
                                       (f"last output, step {blind.steps}", blind.image)]):
     ax.imshow(to_numpy(im).clip(0, 1))
     ax.set_title(title, fontsize=10)

@@ -83,6 +83,22 @@ def test_windowed_variance_on_a_known_sequence():
         EarlyStop(window=1)
 
 
+def test_the_average_kept_is_the_one_at_the_stop_and_watching_freezes_the_choice():
+    # the running average passed at step k is the constant k; the window variances are 0.67, 0.22,
+    # 0.056 (k=4, the minimum), 0.17, 1.2, ...: the rule fires at k=7 (patience 3), so the average
+    # kept is the one of k=7, and a later, lower variance (the flat tail: 0 at k=11) no longer
+    # moves the choice of a watching fit
+    values = [0.0, 1.0, 2.0, 2.0, 2.5, 3.0, 5.0, 9.0, 14.0, 20.0, 20.0, 20.0, 20.0]
+    like = torch.zeros(1, 1, 2, 2)
+    es = VarianceTracker(EarlyStop(window=3, patience=3, stop=False), len(values), like, ema=True)
+    for k, v in enumerate(values):
+        es.update(k, torch.full((1, 1, 2, 2), v), torch.full((1, 1, 2, 2), float(k)))
+        es.should_stop(k)
+    assert float(es.var[-1]) == 0.0 and es.min_step == 5     # the tail's variance is 0, but frozen at k=4
+    assert es.stop_step == 8 and torch.equal(es.best_ema, torch.full((1, 1, 2, 2), 7.0))
+    assert torch.equal(es.best_out, torch.full((1, 1, 2, 2), 2.5))
+
+
 def test_running_sums_match_a_direct_computation_over_a_long_fit():
     g = torch.Generator().manual_seed(0)
     outs = [torch.rand(1, 3, 8, 8, generator=g) for _ in range(57)]

@@ -16,6 +16,9 @@ fluctuate more as the network learns finer detail):
   ``slow`` (0.1%) per step below that of the window before.
 Without them, on F16 at σ=25 the rule picks step ~50 (14 dB) instead of the plateau (~27 dB).
 
+In watching mode (``stop=False``) the choice is frozen when the rule would have stopped, so a
+watched fit reports what a stopping fit would have returned.
+
 Everything stays on the device: the window is a ring buffer with running sums (re-summed every
 W steps against drift), the minimum, its step and its image are updated with ``torch.where``,
 and the host only reads the step of the minimum at the fit's checks.
@@ -63,6 +66,7 @@ class VarianceTracker:
         self.best_out = torch.zeros_like(like, dtype=torch.float32)
         self.best_ema = torch.zeros_like(like, dtype=torch.float32) if ema else None
         self.stop_step: int | None = None     # the step (1-based) the rule stopped or would have stopped at
+        self.frozen = False                   # watching: the choice is fixed once the rule would have stopped
 
     def update(self, step: int, out: torch.Tensor, ema: torch.Tensor | None, loss: torch.Tensor | None = None) -> None:
         """Add the output (and loss) of ``step`` (0-based); no host sync."""
@@ -86,6 +90,8 @@ class VarianceTracker:
         m = self.s1 / self.w
         v = (self.s2 / self.w - m * m).clamp_min(0).mean()
         self.var[step] = v
+        if self.frozen:
+            return
         self.peak = torch.maximum(self.peak, v)
         better = (v < self.best) & (v < 0.5 * self.peak)
         if loss is not None:
@@ -98,8 +104,9 @@ class VarianceTracker:
         self.best = torch.where(better, v, self.best)
         self.best_step = torch.where(better, torch.full_like(self.best_step, step), self.best_step)
         self.best_out = torch.where(better, out.float(), self.best_out)
-        if self.best_ema is not None and ema is not None:
-            self.best_ema = torch.where(better, ema.float(), self.best_ema)
+        if self.best_ema is not None and ema is not None:    # the average up to `patience` steps after the minimum
+            take = step <= self.best_step + self.rule.patience
+            self.best_ema = torch.where(take, ema.float(), self.best_ema)
 
     def should_stop(self, step: int) -> bool:
         """Read at a check (a host sync): True once ``patience`` steps passed without a new minimum."""
@@ -108,6 +115,7 @@ class VarianceTracker:
             return False
         if self.stop_step is None:
             self.stop_step = step + 1
+            self.frozen = True
         return self.rule.stop
 
     @property

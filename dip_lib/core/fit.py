@@ -72,7 +72,7 @@ class FitResult:
     interrupted: bool = False                # Ctrl-C ended the fit: the images are those of the last step
     precision: str = "fp32"                  # what the forward pass ran in ('bf16 + channels_last', ...)
     stop_image: torch.Tensor | None = None   # early stopping (ES-WMV): the output at the variance minimum
-    stop_ema_image: torch.Tensor | None = None  # ... and the running average at that step
+    stop_ema_image: torch.Tensor | None = None  # ... and the running average when the rule fired (patience after)
     stop_step: int | None = None             # 1-based step of the variance minimum
     stopped_at: int | None = None            # step at which the rule stopped (or would have, stop=False)
     variance: np.ndarray | None = None       # the windowed variance of every step (NaN before W steps)
@@ -179,8 +179,8 @@ def fit(net: nn.Module, z: torch.Tensor, energy: Callable[[torch.Tensor], torch.
         precision: 'auto' (bf16 autocast where the device computes it natively, + channels_last
             on CUDA), 'fp32' or 'bf16' (see ``dip_lib.core.precision``).
         early_stop: ES-WMV without ground truth: True or a :class:`~dip_lib.core.early_stop.EarlyStop`
-            (``stop=False`` only records where it would stop); the result's ``output`` is then the
-            image at the variance minimum.
+            (``stop=False`` only records where it would stop); when it stops, the result's ``output``
+            is the running average at the stop (without one, the output at the variance minimum).
         ``net`` may be a :class:`~dip_lib.core.restarts.Restarts` (N runs in one batched pass, z
             stacked N x C x H x W): ``energy`` is then the one-image energy, applied to each run.
     """

@@ -41,7 +41,8 @@ class Settings:
     backtrack: restore θ when the loss jumps; precision: 'auto' (bf16 autocast where the device
     computes it natively), 'fp32' or 'bf16'; early_stop: 'stop' ends the fit without ground truth
     (ES-WMV) once the variance of the last ``es_window`` outputs has not reached a new minimum
-    for ``es_patience`` steps, 'watch' only records it, 'off' (True/False mean 'stop'/'off');
+    for ``es_patience`` steps and keeps the running average of that moment, 'watch' only records
+    it, 'off' (True/False mean 'stop'/'off');
     bn_init: BatchNorm's initial scale, 'torch' (1) or 'paper' (U(0, 1), as in PyTorch 0.4, which
     the paper ran); minutes: expected notebook run time.
     """
