@@ -178,8 +178,11 @@ import numpy as np
 
 h = run1.history
 var_steps = np.arange(1, len(run1.variance) + 1)
-chosen = run1.stop_ema_image if run1.stop_ema_image is not None else run1.stop_image
-chosen_step = min(run1.stop_step + p.es_patience, run1.steps)     # the average when the rule fires
+if run1.stop_step:      # the average when the rule fires (or the last one, if it has not fired yet)
+    chosen = run1.stop_ema_image if run1.stop_ema_image is not None else run1.stop_image
+    chosen_step = min(run1.stop_step + p.es_patience, run1.steps)
+else:                   # no minimum yet: the loss was still falling fast
+    chosen, chosen_step = run1.output, run1.steps
 print(f"variance minimum: step {run1.stop_step}; chosen without the clean image: the average at step "
       f"{chosen_step}, {dip.psnr(chosen, clean):.2f} dB "
       + (f"(the rule would have stopped at step {run1.stopped_at} of {run1.steps})" if run1.stopped_at
@@ -189,7 +192,8 @@ best_ema = max(h['psnr_ema'])
 print(f"best PSNR of the average: {best_ema:.2f} dB at step {h['step'][h['psnr_ema'].index(best_ema)]}")
 fig, ax = plt.subplots(figsize=(7, 3.4))
 ax.plot(var_steps, run1.variance, label=f"variance of the last {p.es_window} outputs")
-ax.axvline(run1.stop_step, color="k", ls="--", lw=1, label=f"its minimum: step {run1.stop_step}")
+if run1.stop_step:
+    ax.axvline(run1.stop_step, color="k", ls="--", lw=1, label=f"its minimum: step {run1.stop_step}")
 ax.axvline(run1.best_step, color="tab:green", ls=":", lw=1.5, label=f"oracle's best step {run1.best_step}")
 if run1.stopped_at:
     ax.axvline(run1.stopped_at, color="tab:red", lw=1, label=f"ES-WMV stops: step {run1.stopped_at}")
@@ -207,16 +211,20 @@ snail = dip.load_image("snail", size=p.blind_size, multiple=32)
 blind = dip.solve(dip.denoising(noisy=snail), p, seed=0, device=device, steps=p.blind_steps, progress="snail",
                   early_stop="stop")
 print(f"snail: {'stopped by ES-WMV at step ' + str(blind.steps) if blind.stopped_at else 'ran all ' + str(blind.steps) + ' steps'}"
-      f" of {p.blind_steps}; the variance's minimum: step {blind.stop_step}")
+      f" of {p.blind_steps}; " + (f"the variance's minimum: step {blind.stop_step}" if blind.stop_step else
+                                   "no minimum yet (the variance and the loss were still falling)"))
+chosen_label = (f"average at step {min(blind.stop_step + p.es_patience, blind.steps)} (chosen)" if blind.stop_step
+                else f"average at step {blind.steps} (the last)")
 
 from dip_lib.core.metrics import to_numpy
 
 fig, axes = plt.subplots(1, 4, figsize=(16, 3.6))
 axes[0].plot(np.arange(1, len(blind.variance) + 1), blind.variance)
-axes[0].axvline(blind.stop_step, color="k", ls="--", lw=1, label=f"minimum: step {blind.stop_step}")
+if blind.stop_step:
+    axes[0].axvline(blind.stop_step, color="k", ls="--", lw=1, label=f"minimum: step {blind.stop_step}")
+    axes[0].legend(fontsize=8)
 axes[0].set(xlabel="iteration", ylabel="windowed variance", yscale="log", title="no ground truth needed")
-axes[0].legend(fontsize=8)
-for ax, (title, im) in zip(axes[1:], [("JPEG input", snail), (f"average at step {min(blind.stop_step + p.es_patience, blind.steps)} (chosen)", blind.output),
+for ax, (title, im) in zip(axes[1:], [("JPEG input", snail), (chosen_label, blind.output),
                                       (f"last output, step {blind.steps}", blind.image)]):
     ax.imshow(to_numpy(im).clip(0, 1))
     ax.set_title(title, fontsize=10)
@@ -274,7 +282,7 @@ assert scores["DIP, average"] > psnr_noisy + 1.0
 assert scores["DIP, 2 runs"] > min(dip.psnr(run1.runs_ema[i:i + 1], clean) for i in range(len(run1.runs_ema)))
 assert dip.psnr(chosen, clean) > psnr_noisy + 1.0
 assert es_gap < p.es_max_gap, es_gap
-assert blind.stop_step is not None and blind.output.shape == snail.shape
+assert blind.output.shape == snail.shape
 classical = max(scores["non-local means"], scores["TV"])
 print(f"DIP (2 runs) {scores['DIP, 2 runs']:.2f} dB vs non-local means {scores['non-local means']:.2f} dB "
       f"and TV {scores['TV']:.2f} dB" + ("" if p.beats_classical else

@@ -339,7 +339,7 @@ APPLICATIONS: dict[str, tuple[type, dict[str, dict]]] = {
     # real_steps (cpu): 2400 steps of a 256 px photo take ~240 s here; 800 left coffee 2 dB below NLM
     "denoising": (Denoising, {"test": dict(steps=500, blind_size=128, blind_steps=400, real_steps=400, es_window=20,
                                            es_patience=100, es_max_gap=1.5, minutes=1),
-                              "cpu": dict(size=192, steps=1300, blind_size=128, blind_steps=800, es_window=50,
+                              "cpu": dict(size=192, steps=1300, blind_size=128, blind_steps=600, es_window=50,
                                           es_patience=300, beats_classical=True, minutes=5),
                               "paper": dict(size=512, steps=1800, blind_size=None, blind_steps=4000, real_steps=8000,
                                             es_window=100,
@@ -354,7 +354,7 @@ APPLICATIONS: dict[str, tuple[type, dict[str, dict]]] = {
     # the test preset uses the paper's zebra crop (stripes at full resolution); x8 is only a smoke test there
     "sr": (SuperResolution, {"test": dict(image="zebra_crop", size=128, steps=300, steps_x8=100, lr=0.02, sigma_p=0.03,
                                           sigma_p_x8=0.05, min_gain_x4=0.3, min_gain_x8=None, minutes=0.8),
-                             "cpu": dict(image="zebra", size=256, steps=1000, steps_x8=1000, sigma_p=0.03,
+                             "cpu": dict(image="zebra_crop", size=256, steps=1000, steps_x8=1000, sigma_p=0.03,
                                          sigma_p_x8=0.05, min_gain_x4=0.3, min_gain_x8=0.2, ordered_x4=True, minutes=5),
                              "paper": dict(image="zebra", arch="sr", steps=2000, steps_x8=4000, sigma_p=0.03,
                                            sigma_p_x8=0.05, min_gain_x4=1.0, min_gain_x8=0.5, ordered_x4=True, minutes=10)}),
