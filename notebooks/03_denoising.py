@@ -28,7 +28,7 @@
 # | preset | where | run time |
 # |---|---|---|
 # | `test` | CI | ~40 s |
-# | `cpu` | Binder / laptop | ~5.5 min |
+# | `cpu` | Binder / laptop | ~3.8 min |
 # | `paper` | GPU (Colab) | ~4 min |
 #
 # [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/dip-kit/deep-image-prior-kit/blob/v0.1.0/notebooks/03_denoising.ipynb)
@@ -75,7 +75,8 @@ dip.show({"clean": clean, f"noisy, σ=25: {psnr_noisy:.2f} dB": noisy});
 # fits $f_\theta(z)$ to $y$ for `p.steps` iterations with $\sigma_p$ = `p.sigma_p` and an
 # exponential average of the outputs (decay `p.ema`). The paper averages **two independent runs**
 # (another random $z$ and initialisation of $\theta$): `runs=p.restarts` fits them together, in one
-# loop (on a GPU in one batched pass, so two runs cost much less than twice one); the curves follow
+# loop (on a GPU in one batched pass, so two runs cost much less than twice one; on a CPU side by
+# side in two threads, which still costs almost twice one); the curves follow
 # the mean of the runs. The clean image in the problem is used
 # **only** to draw the PSNR curve; the fit never sees it. `early_stop="watch"` also records the
 # variance of the recent outputs and where it would have stopped (section 5 explains why).

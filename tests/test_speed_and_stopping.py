@@ -1,4 +1,7 @@
 """Precision per device, batched restarts and stopping without ground truth (ES-WMV)."""
+import contextlib
+import threading
+
 import numpy as np
 import pytest
 import torch
@@ -148,7 +151,7 @@ def test_es_stops_patience_steps_after_the_variance_minimum():
 
 # ---- batched restarts ------------------------------------------------------------------------
 
-@pytest.mark.parametrize("mode", ["vmap", "loop"])
+@pytest.mark.parametrize("mode", ["vmap", "loop", "threads"])
 def test_restarts_forward_equals_each_network(mode):
     nets = [dip.build("default", width=8, seed=s) for s in (0, 1)]
     r = dip.Restarts(nets, mode=mode)
@@ -161,7 +164,7 @@ def test_restarts_forward_equals_each_network(mode):
         r(z[:1])
 
 
-@pytest.mark.parametrize("mode", ["vmap", "loop"])
+@pytest.mark.parametrize("mode", ["vmap", "loop", "threads"])
 def test_batched_runs_are_the_independent_runs(mode, monkeypatch):
     img = torch.linspace(0, 1, 3 * 64 * 64).reshape(1, 3, 64, 64)
     problem = dip.denoising(img, sigma=25, seed=0)
@@ -175,14 +178,15 @@ def test_batched_runs_are_the_independent_runs(mode, monkeypatch):
         if mode == "loop":     # the same kernels: bit for bit
             assert torch.allclose(both.runs[i:i + 1], solo[i].image, atol=1e-5)
             assert torch.allclose(both.runs_ema[i:i + 1], solo[i].ema_image, atol=1e-5)
-        else:                  # grouped convolutions round differently and Adam's first steps
-            # (lr·sign(g)) amplify rounding on gradients near zero: close to the solo fit, not equal
+        else:                  # grouped convolutions (vmap) or one intra-op thread (threads) round
+            # differently, and Adam's first steps (lr·sign(g)) amplify rounding on gradients near zero:
+            # close to the solo fit, not equal (a solo fit on 1 thread differs from one on 2 as much)
             assert (both.runs[i:i + 1] - solo[i].image).abs().mean() < 0.1
-    if mode == "vmap":         # independence, exactly: run 0 is the same whatever run 1 is
+    if mode != "loop":         # independence, exactly: run 0 is the same whatever run 1 is
         y = problem.observation
         z = torch.rand(2, 32, 64, 64, generator=torch.Generator().manual_seed(1))
         fits = [dip.fit(dip.Restarts([dip.build("default", width=8, seed=0), dip.build("default", width=8, seed=s)],
-                                     mode="vmap"), z, lambda x: dip.mse(x, y), steps=10, ema=None, precision="fp32")
+                                     mode=mode), z, lambda x: dip.mse(x, y), steps=10, ema=None, precision="fp32")
                 for s in (1, 2)]
         assert torch.equal(fits[0].runs[0], fits[1].runs[0])
         assert not torch.equal(fits[0].runs[1], fits[1].runs[1])
@@ -190,6 +194,32 @@ def test_batched_runs_are_the_independent_runs(mode, monkeypatch):
     assert torch.allclose(both.image, both.runs.mean(0, keepdim=True), atol=1e-6)
     with pytest.raises(ValueError, match="runs must be"):
         dip.solve(problem, p, runs=0)
+
+
+def test_threaded_restarts_keep_the_callers_thread_count_and_auto_picks_them_on_a_cpu():
+    nets = [dip.build("default", width=8, seed=s) for s in (0, 1)]
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        assert dip.Restarts(nets).mode == "threads"           # auto, on a CPU with 2 intra-op threads
+        r = dip.Restarts(nets, mode="threads")
+        z = torch.rand(2, 32, 64, 64, generator=torch.Generator().manual_seed(0))
+        y = torch.rand(1, 3, 64, 64, generator=torch.Generator().manual_seed(1))
+        x, loss = r.backward_step(z, lambda out: dip.mse(out, y), contextlib.nullcontext)
+        assert x.shape == (2, 3, 64, 64) and loss.dim() == 0
+        assert all(p.grad is not None for p in r.parameters())  # each run's backward ran in its thread
+        assert torch.get_num_threads() == 2                      # the caller keeps its intra-op threads
+        new = []
+        t = threading.Thread(target=lambda: new.append(torch.get_num_threads()))
+        t.start()
+        t.join()
+        assert new == [2]                                        # and so do threads started later
+        torch.set_num_threads(1)
+        assert dip.Restarts(nets).mode == "loop"               # one core: nothing to share
+        with pytest.raises(ValueError, match="CPU threads"):
+            dip.Restarts(nets, mode="threads", device="meta")
+    finally:
+        torch.set_num_threads(before)
 
 
 def test_the_flat_start_of_a_fit_is_not_taken_for_the_minimum():

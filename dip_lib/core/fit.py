@@ -195,8 +195,9 @@ def fit(net: nn.Module, z: torch.Tensor, energy: Callable[[torch.Tensor], torch.
     prec = resolve_precision(precision, device)
     net, z = prec.prepare(net, z)
     runs = net.n if isinstance(net, Restarts) else None
+    threaded = runs is not None and net.mode == "threads"
     if runs is not None:
-        energy = net.energy(energy)
+        per_run, energy = energy, net.energy(energy)
     if early_stop is True:
         early_stop = EarlyStop()
     elif early_stop is False:
@@ -234,14 +235,17 @@ def fit(net: nn.Module, z: torch.Tensor, energy: Callable[[torch.Tensor], torch.
             for step in range(steps):
                 z_in = z + sigma_p * torch.randn(z.shape, generator=gen, device=device, dtype=z.dtype) if sigma_p else z
                 opt.zero_grad(set_to_none=True)
-                with prec.autocast():
-                    x = _first_forward(net, z_in) if step == 0 else net(z_in)
-                    x = x.float()
-                    loss = energy(x)
-                if step == 0 and (not isinstance(loss, torch.Tensor) or loss.dim() != 0):
-                    raise ValueError("energy(x) must return a scalar tensor (e.g. dip.mse(x, y)); got "
-                                     f"{type(loss).__name__} {tuple(getattr(loss, 'shape', ()))}")
-                loss.backward()
+                if threaded and step > 0:      # each run's forward and backward in its own CPU thread
+                    x, loss = net.backward_step(z_in, per_run, prec.autocast)
+                else:
+                    with prec.autocast():
+                        x = _first_forward(net, z_in) if step == 0 else net(z_in)
+                        x = x.float()
+                        loss = energy(x)
+                    if step == 0 and (not isinstance(loss, torch.Tensor) or loss.dim() != 0):
+                        raise ValueError("energy(x) must return a scalar tensor (e.g. dip.mse(x, y)); got "
+                                         f"{type(loss).__name__} {tuple(getattr(loss, 'shape', ()))}")
+                    loss.backward()
                 opt.step()
                 losses[step] = loss.detach()
                 x = x.detach()
