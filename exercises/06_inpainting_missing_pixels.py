@@ -32,12 +32,20 @@
 # 3. Explain the trend. Which pixels are hardest to restore?
 
 # %%
-# Setup: on Colab, install the kit once; everywhere, pick the preset and the device.
+# Setup: on Colab, install the kit (a pinned release) and only what Colab lacks, without upgrading
+# Colab's torch or ipywidgets; everywhere, pick the preset and the device.
 import sys
 if "google.colab" in sys.modules:
+    import importlib.util
     import subprocess
-    subprocess.run([sys.executable, "-m", "pip", "install", "-q",
-                    "dip_lib @ git+https://github.com/dip-kit/deep-image-prior-kit"], check=True)
+    KIT = "dip_lib @ git+https://github.com/dip-kit/deep-image-prior-kit@v0.1.0"
+    NEEDS = [("dip_lib", KIT), ("numpy", "numpy>=1.24"), ("scipy", "scipy>=1.10"),
+             ("skimage", "scikit-image>=0.22"), ("pywt", "PyWavelets>=1.4"), ("PIL", "pillow>=10.1"),
+             ("matplotlib", "matplotlib>=3.7"), ("tqdm", "tqdm>=4.66"), ("pooch", "pooch>=1.8"),
+             ("ipywidgets", "ipywidgets>=8.1"), ("IPython", "ipython>=8")]
+    missing = [req for module, req in NEEDS if importlib.util.find_spec(module) is None]
+    if missing:
+        subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", *missing], check=True)
 import dip_lib as dip
 p = dip.preset("inpainting")
 print(p.describe())

@@ -185,6 +185,23 @@ def test_colab_refuses_a_branch_and_a_non_github_url(tmp_path, monkeypatch):
         course.repository_url(root)
 
 
+def test_exercises_get_the_same_colab_cell_without_badges(tmp_path):
+    root = _mini_repo(tmp_path)
+    course.write_colab(root, sync=False)
+    (root / "exercises").mkdir()
+    ex = root / "exercises" / "03_x.py"
+    ex.write_text("# ---\n# jupyter:\n#   jupytext:\n#     formats: ipynb,py:percent\n# ---\n\n# %%\n"
+                  "# Setup: on Colab, install the kit once\nimport sys\nif 0:\n    subprocess.run([sys.executable, "
+                  "\"-m\", \"pip\", \"install\", \"dip_lib @ git+https://github.com/someone/kit\"], check=True)\n"
+                  "import dip_lib as dip\n")
+    assert course.check_colab(root) == ["exercises/03_x.py: the Colab/Binder badges or the Colab install cell are "
+                                        "out of date"]
+    assert course.write_colab(root, sync=False) == [ex] and course.check_colab(root) == []
+    text = ex.read_text()
+    assert 'KIT = "dip_lib @ git+https://github.com/someone/kit@v1.2.3"' in text and '"--no-deps"' in text
+    assert "colab-badge" not in text and text.endswith("check=True)\nimport dip_lib as dip\n")
+
+
 def test_committed_notebooks_have_the_generated_badges_and_colab_cell():
     assert course.check_colab(ROOT) == [], "run: python tools/course.py colab"
     assert "/main/" not in (ROOT / "notebooks" / "00_tour.py").read_text(encoding="utf-8").split("# %%")[1]

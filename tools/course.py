@@ -144,7 +144,8 @@ def _colab_text(path: Path, text: str, root: Path) -> str:
         if line.startswith(tuple("# " + b for b in _BADGE_LINES)):
             lines[i] = next(new_badges, None) + "\n"
             count += 1
-    if count != 2:
+    exercise = path.parent.name == "exercises"          # exercises: the cell only (no badges of their own)
+    if count != 2 and not (exercise and count == 0):
         raise ValueError(f"{path.relative_to(root)}: expected the two badge lines of the template "
                          f"(Open In Colab, Binder) in its first cell, found {count}")
     text = "".join(lines)
@@ -157,7 +158,9 @@ def _colab_text(path: Path, text: str, root: Path) -> str:
 
 
 def _notebook_sources(root: Path) -> list[Path]:
-    return sorted((root / "notebooks").glob("[0-9][0-9]_*.py"))
+    """The notebooks' sources and the exercises' (which share the Colab set-up cell)."""
+    exercises = exercise_sources(root / "exercises") if (root / "exercises").is_dir() else []
+    return sorted((root / "notebooks").glob("[0-9][0-9]_*.py")) + exercises
 
 
 def _readme_text(text: str, root: Path) -> str:
