@@ -70,7 +70,7 @@ def main(argv=None):
         # the old choice, for comparison: the average at the variance minimum (at the last check before it)
         at_min = _at(au.history, "psnr_ema", au.stop_step) if au.stop_step else float("nan")
         row.update(es_window=s.es_window, es_patience=s.es_patience, es_step=au.stop_step, es_stopped_at=au.stopped_at,
-                   es_chosen_step=min(au.stop_step + s.es_patience, long) if au.stop_step else None,
+                   es_chosen_step=au.stop_ema_step,
                    es_psnr=round(es_psnr, 3), es_gap_average_at_minimum=round(oracle - at_min, 3), oracle_psnr=round(oracle, 3), es_gap=round(oracle - es_psnr, 3),
                    es_steps_saved=(long - au.stopped_at) if au.stopped_at else 0, watch_steps=long,
                    seconds=round(time.perf_counter() - t, 1))

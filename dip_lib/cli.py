@@ -704,8 +704,9 @@ def _run(verb: Verb, argv) -> int:
         stopped = ""
         if not r.interrupted and r.steps < p.steps:
             at = getattr(r, "stop_step", None)
-            if at and getattr(r, "ema_image", None) is not None:     # the running average when the rule fired
-                stopped = (f", stopped early (ES-WMV): the running average of step {min(at + p.es_patience, r.steps)}"
+            kept = getattr(r, "stop_ema_step", None)      # the running average when the rule fired
+            if at and kept:
+                stopped = (f", stopped early (ES-WMV): the running average of step {kept}"
                            f" (the variance's minimum: step {at})")
             else:
                 stopped = ", stopped early (ES-WMV)" + (f": the output of step {at}" if at else "")

@@ -181,7 +181,7 @@ h = run1.history
 var_steps = np.arange(1, len(run1.variance) + 1)
 if run1.stop_step:      # the average when the rule fires (or the last one, if it has not fired yet)
     chosen = run1.stop_ema_image if run1.stop_ema_image is not None else run1.stop_image
-    chosen_step = min(run1.stop_step + p.es_patience, run1.steps)
+    chosen_step = run1.stop_ema_step or run1.stop_step
 else:                   # no minimum yet: the loss was still falling fast
     chosen, chosen_step = run1.output, run1.steps
 print(f"variance minimum: step {run1.stop_step}; chosen without the clean image: the average at step "
@@ -214,7 +214,7 @@ blind = dip.solve(dip.denoising(noisy=snail), p, seed=0, device=device, steps=p.
 print(f"snail: {'stopped by ES-WMV at step ' + str(blind.steps) if blind.stopped_at else 'ran all ' + str(blind.steps) + ' steps'}"
       f" of {p.blind_steps}; " + (f"the variance's minimum: step {blind.stop_step}" if blind.stop_step else
                                    "no minimum yet (the variance and the loss were still falling)"))
-chosen_label = (f"average at step {min(blind.stop_step + p.es_patience, blind.steps)} (chosen)" if blind.stop_step
+chosen_label = (f"average at step {blind.stop_ema_step} (chosen)" if blind.stop_step
                 else f"average at step {blind.steps} (the last)")
 
 from dip_lib.core.metrics import to_numpy

@@ -99,6 +99,7 @@ def test_the_average_kept_is_the_one_at_the_stop_and_watching_freezes_the_choice
         es.should_stop(k)
     assert float(es.var[-1]) == 0.0 and es.min_step == 5     # the tail's variance is 0, but frozen at k=4
     assert es.stop_step == 8 and torch.equal(es.best_ema, torch.full((1, 1, 2, 2), 7.0))
+    assert es.kept_step(len(values)) == 8 and es.kept_step(6) == 6    # step 8 = k=7; a fit ending earlier: its last
     assert torch.equal(es.best_out, torch.full((1, 1, 2, 2), 2.5))
 
 
@@ -126,7 +127,7 @@ def test_fit_early_stop_watch_and_stop():
     if watch.stopped_at is not None:          # the rule fires: the stopping fit ends exactly there
         assert stop.steps == watch.stopped_at < 200
         assert stop.stop_step <= stop.steps - 20     # (watching goes on and may find a later minimum)
-        assert torch.equal(stop.output, stop.stop_ema_image)
+        assert torch.equal(stop.output, stop.stop_ema_image) and stop.stop_ema_step == stop.stop_step + 20
     else:
         assert stop.steps == 200 and torch.equal(stop.output, stop.ema_image)
 

@@ -125,6 +125,12 @@ class VarianceTracker:
             self.frozen = True
         return self.rule.stop
 
+    def kept_step(self, last: int) -> int | None:
+        """1-based step of the running average kept (``best_ema``): ``patience`` steps after the
+        minimum, or ``last`` (the fit's last step) if the fit ended before that."""
+        b = self.min_step
+        return None if b is None else min(b + self.rule.patience, last)
+
     @property
     def min_step(self) -> int | None:
         """1-based step of the variance minimum (the output ES-WMV returns)."""

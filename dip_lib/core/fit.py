@@ -73,6 +73,7 @@ class FitResult:
     precision: str = "fp32"                  # what the forward pass ran in ('bf16 + channels_last', ...)
     stop_image: torch.Tensor | None = None   # early stopping (ES-WMV): the output at the variance minimum
     stop_ema_image: torch.Tensor | None = None  # ... and the running average when the rule fired (patience after)
+    stop_ema_step: int | None = None         # 1-based step of stop_ema_image
     stop_step: int | None = None             # 1-based step of the variance minimum
     stopped_at: int | None = None            # step at which the rule stopped (or would have, stop=False)
     variance: np.ndarray | None = None       # the windowed variance of every step (NaN before W steps)
@@ -319,8 +320,10 @@ def fit(net: nn.Module, z: torch.Tensor, energy: Callable[[torch.Tensor], torch.
         cb.end(state)
     extra = {}
     if es is not None:
+        kept = es.min_step and es.best_ema is not None
         extra = dict(stop_image=es.best_out.cpu() if es.min_step else None,
-                     stop_ema_image=es.best_ema.cpu() if es.min_step and es.best_ema is not None else None,
+                     stop_ema_image=es.best_ema.cpu() if kept else None,
+                     stop_ema_step=es.kept_step(done) if kept else None,
                      stop_step=es.min_step, stopped_at=es.stop_step, variance=es.var[:done].cpu().numpy())
     return FitResult(image=out.float().cpu().contiguous(),
                      ema_image=None if ema_img is None else ema_img.float().cpu().contiguous(),
