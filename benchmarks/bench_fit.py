@@ -33,7 +33,7 @@ import torch
 import dip_lib as dip
 
 
-def _cpu_name() -> str:
+def cpu_name() -> str:
     try:
         for line in open("/proc/cpuinfo"):
             if line.startswith("model name"):
@@ -48,17 +48,21 @@ def _sync(device):
         torch.cuda.synchronize(device)
 
 
+def plain_step(net, z, y, opt, sigma_p=0.0):
+    """One step of the reference loop: f(z + σ_p n), MSE against y, backward, Adam."""
+    opt.zero_grad(set_to_none=True)
+    x = net(z + sigma_p * torch.randn_like(z) if sigma_p else z)
+    torch.nn.functional.mse_loss(x, y).backward()
+    opt.step()
+
+
 def plain_loop(net, z, y, steps, lr=0.01, sigma_p=1 / 30, opt=None):
     """The reference: fp32, eager, Adam, z + σ_p n, MSE, nothing else. Returns (s/step, optimiser)."""
     opt = opt or torch.optim.Adam(net.parameters(), lr=lr)
     _sync(z.device)
     t = time.perf_counter()
     for _ in range(steps):
-        opt.zero_grad(set_to_none=True)
-        x = net(z + sigma_p * torch.randn_like(z))
-        loss = torch.nn.functional.mse_loss(x, y)
-        loss.backward()
-        opt.step()
+        plain_step(net, z, y, opt, sigma_p)
     _sync(z.device)
     return (time.perf_counter() - t) / steps, opt
 
@@ -105,7 +109,7 @@ def main(argv=None):
     s_kit, s_ref = statistics.median(kit), statistics.median(ref)
 
     out = {"device": device.type, "device_name": torch.cuda.get_device_name(device) if device.type == "cuda"
-           else _cpu_name(), "arch": a.arch, "width": a.width, "params": dip.count_parameters(net_kit),
+           else cpu_name(), "arch": a.arch, "width": a.width, "params": dip.count_parameters(net_kit),
            "size": a.size, "steps": a.steps, "rounds": a.rounds, "sigma_p": round(a.sigma_p, 4),
            "precision": prec.describe(), "s_per_it": round(s_kit, 5), "baseline_s_per_it": round(s_ref, 5),
            "speedup": round(s_ref / s_kit, 2)}

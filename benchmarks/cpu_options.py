@@ -13,29 +13,29 @@ from __future__ import annotations
 
 import argparse
 import json
-import platform
 import statistics
+import sys
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import torch
 
 import dip_lib as dip
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_fit import cpu_name, plain_step  # noqa: E402  (the reference step of bench_fit.py)
+
 
 def _run(size, width, seed, y):
     net = dip.build("default", width=width, seed=seed)
     z = torch.rand(1, 32, size, size, generator=torch.Generator().manual_seed(seed)) * 0.1
-    return net, z, torch.optim.Adam(net.parameters(), lr=0.01), y
+    return net, z, y, torch.optim.Adam(net.parameters(), lr=0.01)
 
 
 def _step(run):
-    net, z, opt, y = run
-    opt.zero_grad(set_to_none=True)
-    loss = torch.nn.functional.mse_loss(net(z), y)
-    loss.backward()
-    opt.step()
+    plain_step(*run)
 
 
 def main(argv=None):
@@ -61,7 +61,7 @@ def main(argv=None):
     variants = {"one run": lambda: _step(runs[0]),
                 "two runs, one after the other": lambda: (_step(runs[0]), _step(runs[1])),
                 "two runs, two threads": lambda: list(pool.map(one_thread_step, runs))}
-    out = dict(size=a.size, width=a.width, threads=threads, device_name=platform.processor() or platform.machine(),
+    out = dict(size=a.size, width=a.width, threads=threads, device_name=cpu_name(),
                torch=torch.__version__)
     if not a.no_compile:
         compiled = _run(a.size, a.width, 0, y)
