@@ -13,6 +13,8 @@ prints one JSON line:
   loss and optimiser);
 - the two are timed interleaved (``--rounds`` blocks of ``--steps`` each, after a warm-up) and
   each reported as the median over rounds, so a busy machine slows both alike;
+- ``full_fit`` (with ``--full-steps N``): the wall-clock seconds of one whole ``dip.fit`` of N
+  steps from a fresh network (optimiser set-up, first step and the copy of the result included);
 - ``restarts``: seconds per step of N runs fitted together (``dip.Restarts``), and their ratio
   to one run in ``restarts_ratio``.
 Peak memory: the CUDA allocator's peak on a GPU, the process's max RSS on a CPU. Append
@@ -80,6 +82,9 @@ def main(argv=None):
     ap.add_argument("--restarts", type=int, nargs="*", default=[], help="also time N runs at once, e.g. 1 2 4")
     ap.add_argument("--restarts-mode", default="auto", choices=["auto", "vmap", "loop", "threads"])
     ap.add_argument("--threads", type=int, default=None, help="torch CPU threads")
+    ap.add_argument("--full-steps", type=int, default=0,
+                    help="also time one whole dip.fit of this many steps from a fresh network, start to end "
+                         "(the H100 goal: 2000 steps at 512 px in <= 4 s)")
     a = ap.parse_args(argv)
     try:
         spec = dip.architecture(a.arch, width=a.width)
@@ -113,6 +118,14 @@ def main(argv=None):
            "size": a.size, "steps": a.steps, "rounds": a.rounds, "sigma_p": round(a.sigma_p, 4),
            "precision": prec.describe(), "s_per_it": round(s_kit, 5), "baseline_s_per_it": round(s_ref, 5),
            "speedup": round(s_ref / s_kit, 2)}
+    if a.full_steps:
+        # what a user waits for: a fresh network and optimiser, every step, the final copy to the host
+        net = dip.build(a.arch, width=a.width, seed=1).to(device)
+        _sync(device)
+        t = time.perf_counter()
+        dip.fit(net, z, energy, steps=a.full_steps, **{**kw, "every": a.full_steps})
+        _sync(device)
+        out["full_fit"] = {"steps": a.full_steps, "seconds": round(time.perf_counter() - t, 3)}
     if a.restarts:
         times, mode = {}, {}
         for n in a.restarts:

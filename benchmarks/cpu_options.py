@@ -1,13 +1,16 @@
-"""Two CPU speed-ups the kit does *not* use, measured side by side with what it does:
-``torch.compile`` of the network (inductor), and two restarts run in two Python threads with
-one intra-op thread each instead of one after the other.
+"""CPU speed-ups measured side by side with the plain fp32 step, in one run: bf16 autocast and
+the channels_last layout (what ``precision='auto'`` chooses between), ``torch.compile`` of the
+network (inductor), and two restarts run in two Python threads with one intra-op thread each
+instead of one after the other (what ``dip.Restarts`` does on a CPU).
 
     python benchmarks/cpu_options.py [--size 256] [--width 32] [--rounds 3] [--steps 4] [--no-compile]
 
 One fit step = forward, MSE, backward, Adam step of the default hourglass (``width`` filters) at
 ``size`` px. Prints one JSON line: the median s/step of each variant (rounds interleaved) and the
-ratios. On the 2-core Xeon of benchmarks/results/cpu-2core-xeon-2026-11-26.jsonl: compile took
-90 s and ran at 0.86x eager; two threaded runs cost 1.65x one run against 1.90x sequential.
+ratios (``*_speedup``: the plain step's time over the variant's). On the 2-core Xeon of
+benchmarks/results/cpu-2core-xeon-2026-11-27.jsonl, at 256 px: bf16 0.8-0.95x, channels_last
+0.9x (width 32) to 1.1x (width 128), compile 0.86-0.98x; two threaded runs cost 1.64x one run
+against 2.01x sequential.
 """
 from __future__ import annotations
 
@@ -28,9 +31,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_fit import cpu_name, plain_step  # noqa: E402  (the reference step of bench_fit.py)
 
 
-def _run(size, width, seed, y):
+def _run(size, width, seed, y, channels_last=False):
     net = dip.build("default", width=width, seed=seed)
     z = torch.rand(1, 32, size, size, generator=torch.Generator().manual_seed(seed)) * 0.1
+    if channels_last:
+        net, z = net.to(memory_format=torch.channels_last), z.contiguous(memory_format=torch.channels_last)
     return net, z, y, torch.optim.Adam(net.parameters(), lr=0.01)
 
 
@@ -38,15 +43,21 @@ def _step(run):
     plain_step(*run)
 
 
+def _bf16_step(run):
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        plain_step(*run)
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--size", type=int, default=256)
-    ap.add_argument("--width", type=int, default=32)
+    ap.add_argument("--width", type=int, default=32, help="filters per scale (0: the paper's 128)")
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--steps", type=int, default=4, help="steps per variant and round")
     ap.add_argument("--no-compile", action="store_true", help="skip torch.compile (it takes minutes to compile)")
     a = ap.parse_args(argv)
     threads = torch.get_num_threads()
+    a.width = a.width or None
     y = torch.rand(1, 3, a.size, a.size, generator=torch.Generator().manual_seed(99))
     runs = [_run(a.size, a.width, s, y) for s in (0, 1)]
     local = threading.local()
@@ -58,7 +69,10 @@ def main(argv=None):
         _step(run)
 
     pool = ThreadPoolExecutor(2)
+    bf16, last = _run(a.size, a.width, 0, y), _run(a.size, a.width, 0, y, channels_last=True)
     variants = {"one run": lambda: _step(runs[0]),
+                "one run, bf16 autocast": lambda: _bf16_step(bf16),
+                "one run, channels_last": lambda: _step(last),
                 "two runs, one after the other": lambda: (_step(runs[0]), _step(runs[1])),
                 "two runs, two threads": lambda: list(pool.map(one_thread_step, runs))}
     out = dict(size=a.size, width=a.width, threads=threads, device_name=cpu_name(),
@@ -85,6 +99,8 @@ def main(argv=None):
     one = med["one run"]
     out["two_runs_sequential_over_one"] = round(med["two runs, one after the other"] / one, 2)
     out["two_runs_threads_over_one"] = round(med["two runs, two threads"] / one, 2)
+    out["bf16_speedup"] = round(one / med["one run, bf16 autocast"], 2)
+    out["channels_last_speedup"] = round(one / med["one run, channels_last"], 2)
     if "one run, torch.compile" in med:
         out["compile_speedup"] = round(one / med["one run, torch.compile"], 2)
     print(json.dumps(out), flush=True)

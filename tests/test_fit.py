@@ -320,12 +320,26 @@ def test_benchmark_prints_one_json_line(capsys):
     bench = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(bench)
     out = bench.main(["--size", "64", "--steps", "2", "--rounds", "2", "--width", "4", "--device", "cpu",
-                      "--sigma-p", "0.05", "--precision", "fp32", "--restarts", "1", "2"])
+                      "--sigma-p", "0.05", "--precision", "fp32", "--restarts", "1", "2", "--full-steps", "3"])
     lines = capsys.readouterr().out.strip().splitlines()
     assert len(lines) == 1 and json.loads(lines[0]) == out
     assert out["steps"] == 2 and out["sigma_p"] == 0.05 and out["s_per_it"] > 0 and out["baseline_s_per_it"] > 0
     assert out["precision"] == "fp32" and abs(out["speedup"] - out["baseline_s_per_it"] / out["s_per_it"]) < 0.02
     assert set(out["restarts"]) == {"1", "2"} and out["peak_mem_mb"] > 0
+    assert out["full_fit"]["steps"] == 3 and out["full_fit"]["seconds"] > 0
     # auto: one run alone in a loop; two in threads where torch has 2+ intra-op threads
     assert out["restarts_mode"] == {"1": "loop", "2": "threads" if out["threads"] >= 2 else "loop"}
     assert abs(out["restarts_over_one_fit"]["2"] - out["restarts"]["2"] / out["s_per_it"]) < 0.02
+
+
+def test_cpu_options_benchmark_times_every_variant(capsys):
+    spec = importlib.util.spec_from_file_location("cpu_options", ROOT / "benchmarks" / "cpu_options.py")
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    out = bench.main(["--size", "64", "--width", "4", "--rounds", "1", "--steps", "1", "--no-compile"])
+    assert json.loads(capsys.readouterr().out.strip().splitlines()[-1]) == out
+    assert set(out["s_per_step"]) == {"one run", "one run, bf16 autocast", "one run, channels_last",
+                                      "two runs, one after the other", "two runs, two threads"}
+    one = out["s_per_step"]["one run"]
+    assert abs(out["channels_last_speedup"] - one / out["s_per_step"]["one run, channels_last"]) < 0.02
+    assert "compile_speedup" not in out
