@@ -11,8 +11,9 @@ Design rules (see DESIGN.md):
 - backend flags (cuDNN autotuning) are set for the fit and restored after it; randomness
   (σ_p) comes from a ``torch.Generator``, never the global RNG;
 - Ctrl-C ends the fit cleanly: the result so far comes back with ``interrupted=True``;
-- precision per device (``dip_lib.core.precision``): bf16 autocast on CPUs with native bf16 and
-  on CUDA (+ channels_last there); θ, Adam, the loss, the average and the images stay fp32;
+- precision and layout per device (``dip_lib.core.precision``): on a CPU the fastest of fp32,
+  fp32 + channels_last and bf16 autocast as a one-off probe measured it; bf16 + channels_last on
+  CUDA; θ, Adam, the loss, the average and the images stay fp32;
 - optional stopping without ground truth (ES-WMV, ``dip_lib.core.early_stop``);
 - a :class:`~dip_lib.core.restarts.Restarts` network fits N runs at once; the history, the
   average and early stopping then follow the mean of the N outputs (the paper's average).
@@ -177,8 +178,9 @@ def fit(net: nn.Module, z: torch.Tensor, energy: Callable[[torch.Tensor], torch.
         callbacks: :class:`~dip_lib.core.callbacks.Callback` objects (``dip.LiveView()`` in notebooks).
         progress: show a tqdm progress bar (a string sets its description).
         seed: seeds the σ_p perturbations (θ is initialised by ``dip.build(..., seed=)``).
-        precision: 'auto' (bf16 autocast where the device computes it natively, + channels_last
-            on CUDA), 'fp32' or 'bf16' (see ``dip_lib.core.precision``).
+        precision: 'auto' (bf16 + channels_last on CUDA; on a CPU what a one-off probe measured
+            fastest among fp32, fp32 + channels_last and bf16), 'fp32' (plain, contiguous) or
+            'bf16' (see ``dip_lib.core.precision``).
         early_stop: ES-WMV without ground truth: True or a :class:`~dip_lib.core.early_stop.EarlyStop`
             (``stop=False`` only records where it would stop); when it stops, the result's ``output``
             is the running average at the stop (without one, the output at the variance minimum).

@@ -1,19 +1,22 @@
 """Numeric precision and memory layout of a fit, chosen per device (and measured: see
-``benchmarks/bench_fit.py``).
+``benchmarks/bench_fit.py`` and ``benchmarks/cpu_options.py``).
 
-- CPU with native bf16 (AVX-512 BF16 / AMX): bf16 autocast **if it is measurably faster here**.
-  The instruction set does not say: on one 2-core Zen 4 bf16 halved a step at 256 px, on a
-  2-core Xeon with the same flags it was 15% slower. So the first 'auto' fit on a CPU times a
-  small probe (a 64-filter network at 128 px, a few steps in each precision, ~2 s) and keeps the
-  answer per machine and torch version in ``DIP_CACHE_DIR`` (``precision-probe.json``): bf16
-  only when it takes < 0.85x the fp32 time. channels_last is never used on a CPU (in fp32 it is
-  ~5x slower there).
+- CPU: the fastest of fp32, fp32 + channels_last and, where the CPU computes bf16 natively
+  (AVX-512 BF16 / AMX), bf16 autocast with either layout, **as measured on this machine**. The
+  flags do not say: on one 2-core Zen 4 bf16 halved a step at 256 px and channels_last in fp32
+  made it 5x slower; on a 2-core Xeon with the same flags bf16 was 15% slower and channels_last
+  1.12-1.23x faster. So the first 'auto' fit on a CPU times a small probe (a 32-filter network
+  at 256 px, a few steps in each candidate, 3-6 s) and keeps the answer per machine and torch
+  version in ``DIP_CACHE_DIR`` (``precision-probe.json``): plain fp32 unless a candidate takes
+  < 0.93x its time.
 - CUDA: bf16 autocast (where the GPU supports it) + channels_last (tensor cores).
-- anything else (MPS, CPUs without bf16): fp32.
+- anything else (MPS): fp32.
 
-``precision='fp32'`` forces plain fp32 everywhere; ``'bf16'`` forces bf16 autocast. The
-parameters, Adam's state, the loss, the running average and every returned image stay fp32:
-only the convolutions run in bf16.
+``precision='fp32'`` forces plain fp32 (contiguous) everywhere; ``'bf16'`` forces bf16 autocast.
+The parameters, Adam's state, the loss, the running average and every returned image stay fp32:
+only the convolutions run in bf16. A layout changes no arithmetic, only the order of the sums
+inside a convolution: fits in the two layouts agree to rounding, which a long fit amplifies
+like any other rounding (compare quality over images and seeds, not one run).
 """
 from __future__ import annotations
 
@@ -28,7 +31,7 @@ from pathlib import Path
 
 import torch
 
-__all__ = ["Precision", "resolve_precision", "cpu_has_native_bf16", "cpu_bf16_is_faster", "PRECISIONS"]
+__all__ = ["Precision", "resolve_precision", "cpu_has_native_bf16", "cpu_choice", "PRECISIONS"]
 
 PRECISIONS = ("auto", "fp32", "bf16")
 
@@ -57,42 +60,63 @@ def _probe_file() -> Path:
     return Path(base) / "precision-probe.json"
 
 
-def _time_steps(bf16: bool, steps: int = 3) -> float:
+def _probe(candidates: list[tuple[str, bool]], rounds: int = 4) -> dict[tuple[str, bool], float]:
+    """Seconds of one fit step of the probe network in each candidate ('fp32'/'bf16',
+    channels_last): each built and warmed up (the first step builds oneDNN's kernels), then timed
+    one step at a time in interleaved rounds, so a busy moment slows all alike; the best round."""
     from .nets import build                      # here: nets imports nothing from this module
-    net = build("default", width=64, seed=0).train()
     g = torch.Generator().manual_seed(0)
-    z, y = torch.rand(1, 32, 128, 128, generator=g), torch.rand(1, 3, 128, 128, generator=g)
-    opt = torch.optim.Adam(net.parameters(), lr=0.01)
-    times = []
-    for _ in range(steps + 1):                   # the first step builds oneDNN's kernels: not timed
+    z0, y = torch.rand(1, 32, 256, 256, generator=g), torch.rand(1, 3, 256, 256, generator=g)
+    runs = {}
+    for name, last in candidates:
+        net, z = Precision(name, "cpu", last).prepare(build("default", width=32, seed=0).train(), z0)
+        runs[(name, last)] = (net, z, torch.optim.Adam(net.parameters(), lr=0.01))
+
+    def step(c):
+        net, z, opt = runs[c]
         t = time.perf_counter()
         opt.zero_grad(set_to_none=True)
-        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=c[0] == "bf16"):
             loss = torch.nn.functional.mse_loss(net(z).float(), y)
         loss.backward()
         opt.step()
-        times.append(time.perf_counter() - t)
-    return min(times[1:])
+        return time.perf_counter() - t
+
+    for c in candidates:
+        step(c)
+    times = {c: [] for c in candidates}
+    for _ in range(rounds):
+        for c in candidates:
+            times[c].append(step(c))
+    return {c: min(v) for c, v in times.items()}
+
+
+FASTER = 0.93       # a candidate replaces plain fp32 when it takes less than this share of its time
 
 
 @lru_cache(maxsize=1)
-def cpu_bf16_is_faster() -> bool:
-    """Whether bf16 autocast makes a fit step on this CPU at least 15% faster (measured once per
-    machine and torch version, cached on disk; False without native bf16)."""
-    if not cpu_has_native_bf16():
-        return False
+def cpu_choice() -> tuple[str, bool]:
+    """('fp32' or 'bf16', channels_last): the fastest fit step on this CPU among plain fp32,
+    fp32 + channels_last and (with native bf16) bf16 autocast in either layout; plain fp32
+    unless a candidate takes < 0.93x its time. Measured once per machine and torch version and
+    cached on disk."""
     key, path = _machine_key(), _probe_file()
     try:
         cached = json.loads(path.read_text())
-        if key in cached:
-            return bool(cached[key]["bf16_faster"])
-    except (OSError, ValueError, KeyError, TypeError):
+    except (OSError, ValueError):
         cached = {}
-    fp32, bf16 = _time_steps(False), _time_steps(True)
-    faster = bf16 < 0.85 * fp32
     cached = cached if isinstance(cached, dict) else {}
-    cached[key] = {"fp32_s": round(fp32, 4), "bf16_s": round(bf16, 4), "bf16_faster": faster,
-                   "date": time.strftime("%Y-%m-%d")}
+    entry = cached.get(key)
+    if isinstance(entry, dict) and entry.get("choice") in ("fp32", "bf16"):   # older files: probe again
+        return entry["choice"], bool(entry.get("channels_last"))
+    candidates = [("fp32", False), ("fp32", True)]
+    if cpu_has_native_bf16():
+        candidates += [("bf16", False), ("bf16", True)]
+    seconds = _probe(candidates)
+    best = min(seconds, key=seconds.get)
+    choice = best if seconds[best] < FASTER * seconds[("fp32", False)] else ("fp32", False)
+    cached[key] = {"seconds": {Precision(n, "cpu", cl).describe(): round(t, 4) for (n, cl), t in seconds.items()},
+                   "choice": choice[0], "channels_last": choice[1], "date": time.strftime("%Y-%m-%d")}
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(f".{os.getpid()}.tmp")
@@ -100,7 +124,7 @@ def cpu_bf16_is_faster() -> bool:
         os.replace(tmp, path)
     except OSError:
         pass                                     # an unwritable cache: probe again next time
-    return faster
+    return choice
 
 
 @dataclass(frozen=True)
@@ -123,7 +147,11 @@ class Precision:
     def prepare(self, net: torch.nn.Module, z: torch.Tensor):
         """Move ``net`` and ``z`` to the layout this precision uses (a no-op for contiguous)."""
         if self.channels_last:
-            net.to(memory_format=torch.channels_last)
+            # tensor by tensor, the 4-D ones only: batched restarts stack their weights in 5-D
+            # (N x out x in x k x k), which Module.to(memory_format=...) refuses
+            for t in (*net.parameters(), *net.buffers()):
+                if t.dim() == 4:
+                    t.data = t.data.contiguous(memory_format=torch.channels_last)
             z = z.contiguous(memory_format=torch.channels_last)
         return net, z
 
@@ -145,6 +173,7 @@ def resolve_precision(precision: str, device: torch.device) -> Precision:
         if precision == "bf16" and not ok:
             raise ValueError("this GPU has no bf16: use precision='auto' or 'fp32'")
         return Precision("bf16" if ok else "fp32", kind, channels_last=True)
-    if precision == "bf16" or cpu_bf16_is_faster():
+    if precision == "bf16":
         return Precision("bf16", kind)
-    return Precision("fp32", kind)
+    name, last = cpu_choice()
+    return Precision(name, kind, channels_last=last)

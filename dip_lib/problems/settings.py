@@ -38,8 +38,9 @@ class Settings:
     ('noise' = U(0, 1/10) with ``input_depth`` channels, or 'meshgrid'); steps, lr: Adam;
     sigma_p: σ_p, the std of the perturbation of z at every step; ema: decay of the running
     average of outputs (None: none); every: steps between checks (history, live view);
-    backtrack: restore θ when the loss jumps; precision: 'auto' (bf16 autocast where the device
-    computes it natively), 'fp32' or 'bf16'; early_stop: 'stop' ends the fit without ground truth
+    backtrack: restore θ when the loss jumps; precision: 'auto' (the device's fastest measured
+    precision and layout: bf16 + channels_last on CUDA, fp32 / fp32 + channels_last / bf16 on a
+    CPU), 'fp32' (plain, contiguous) or 'bf16'; early_stop: 'stop' ends the fit without ground truth
     (ES-WMV) once the variance of the last ``es_window`` outputs has not reached a new minimum
     for ``es_patience`` steps and keeps the running average of that moment, 'watch' only records
     it, 'off' (True/False mean 'stop'/'off');
@@ -313,7 +314,7 @@ def _tables(**scopes) -> tuple:
 # --- the presets --------------------------------------------------------------------------------
 
 # test: fp32 (bf16 gains nothing on 64 px images and 16-filter networks, and the notebooks' checks were
-# tuned on fp32); cpu and paper: the device's automatic precision (bf16 on CPUs that have it)
+# tuned on plain fp32); cpu and paper: the device's automatic precision and layout (measured per CPU)
 _BASE = {
     "test": dict(size=64, width=16, steps=300, lr=0.02, every=25, sigma_p=1 / 30, ema=0.99, input_depth=32,
                  precision="fp32"),
