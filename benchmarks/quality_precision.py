@@ -1,4 +1,5 @@
-"""Does the automatic precision (bf16 autocast on this CPU) keep the quality, and how close does
+"""Does the automatic precision and layout (``precision='auto'``: what the probe chose on this
+machine, e.g. bf16 or channels_last) keep the quality, and how close does
 ES-WMV stop to the oracle? Denoising (σ=25) on the 9 CBM3D images of the paper, in a preset
 (default: the `cpu` preset of `reproduce denoising`).
 

@@ -20,7 +20,7 @@ def test_precision_per_device():
     assert resolve_precision("fp32", cpu) == prec_mod.Precision("fp32", "cpu")     # forced: plain, contiguous
     assert resolve_precision("bf16", cpu).name == "bf16"
     name, last = cpu_choice()
-    assert resolve_precision("auto", cpu) == prec_mod.Precision(name, "cpu", channels_last=last)
+    assert resolve_precision("auto", cpu) == prec_mod.Precision(name, "cpu", channels_last=last, trial=True)
     assert resolve_precision("auto", torch.device("mps")).name == "fp32"
     with pytest.raises(ValueError, match="precision must be one of"):
         resolve_precision("fp16", cpu)
@@ -49,7 +49,7 @@ def test_auto_takes_the_candidate_the_probe_measured_faster(tmp_path, monkeypatc
     prec_mod.cpu_choice.cache_clear()
     try:        # an older file (no 'choice') is probed again; then every candidate was timed once
         assert prec_mod.cpu_choice() == choice and sorted(calls) == sorted(seconds)
-        want = prec_mod.Precision(choice[0], "cpu", channels_last=choice[1])
+        want = prec_mod.Precision(choice[0], "cpu", channels_last=choice[1], trial=True)   # the layout: a guess
         assert resolve_precision("auto", torch.device("cpu")) == want
         prec_mod.cpu_choice.cache_clear()                # a new process: the answer comes from the file
         assert prec_mod.cpu_choice() == choice and len(calls) == len(seconds)
@@ -84,6 +84,45 @@ def test_channels_last_prepares_batched_restarts_and_changes_no_arithmetic(monke
     # Adam's first steps (lr·sign(g)) turn into ±lr; the fits agree like two thread counts do
     assert (fits[True].ema_image - fits[False].ema_image).abs().mean() < 0.05
     assert 0.8 < fits[True].history["loss"][-1] / fits[False].history["loss"][-1] < 1.25
+
+
+@pytest.mark.parametrize("other_s, last", [(0.5, True), (0.95, False), (2.0, False)])
+def test_layout_trial_switches_after_step_3_and_keeps_the_faster_after_step_7(monkeypatch, other_s, last):
+    monkeypatch.setattr(prec_mod.LayoutTrial, "known", {})
+    trial = prec_mod.LayoutTrial(("key",))
+    said = {step: trial.record(step, {0: 9.0, 4: 9.0}.get(step, 1.0 if step < 4 else other_s)) for step in range(8)}
+    assert said == {0: None, 1: None, 2: None, 3: True, 4: None, 5: None, 6: None, 7: last}
+    assert prec_mod.LayoutTrial.known == {("key",): last}          # the warm-up steps 0 and 4 are not counted
+
+
+def _fit_auto(steps, seed=0, width=8):
+    img = torch.rand(1, 3, 64, 64, generator=torch.Generator().manual_seed(1))
+    z = torch.rand(1, 32, 64, 64, generator=torch.Generator().manual_seed(2))
+    return dip.fit(dip.build("default", width=width, seed=seed), z, lambda x: dip.mse(x, img), steps=steps,
+                   every=steps, ema=None, sigma_p=0.0)
+
+
+@pytest.mark.parametrize("faster, layout", [(100.0, "fp32 + channels_last"), (0.0, "fp32")])
+def test_auto_on_a_cpu_measures_the_layout_on_the_fit_itself(monkeypatch, faster, layout):
+    monkeypatch.setattr(prec_mod, "cpu_choice", lambda: ("fp32", False))
+    monkeypatch.setattr(prec_mod, "FASTER", faster)           # 100: channels_last always wins; 0: never
+    monkeypatch.setattr(prec_mod.LayoutTrial, "known", {})
+    r = _fit_auto(prec_mod.LayoutTrial.MIN_STEPS)
+    assert r.precision == layout and r.steps == prec_mod.LayoutTrial.MIN_STEPS
+    fmt = torch.channels_last if layout.endswith("channels_last") else torch.contiguous_format
+    opt_state = [t for p in r.net.parameters() if p.dim() == 4 for t in (p, p.grad)]
+    assert all(t.is_contiguous(memory_format=fmt) for t in opt_state)
+    # the switches (to channels_last after step 3, back after step 7) change no arithmetic:
+    # the fit ends where a plain fp32 fit ends, to rounding
+    plain = dip.fit(dip.build("default", width=8, seed=0), torch.rand(1, 32, 64, 64, generator=torch.Generator()
+                    .manual_seed(2)), lambda x: dip.mse(x, torch.rand(1, 3, 64, 64, generator=torch.Generator()
+                    .manual_seed(1))), steps=r.steps, every=r.steps, ema=None, sigma_p=0.0, precision="fp32")
+    assert 0.8 < r.history["loss"][-1] / plain.history["loss"][-1] < 1.25
+    # the next such fit starts in the measured layout without a trial; a short one of another
+    # shape takes the probe's guess (contiguous here) and measures nothing
+    monkeypatch.setattr(prec_mod.LayoutTrial, "record", lambda *a: pytest.fail("measured twice"))
+    assert _fit_auto(prec_mod.LayoutTrial.MIN_STEPS, seed=1).precision == layout
+    assert _fit_auto(10, width=4).precision == "fp32"
 
 
 def _tiny(precision, steps=30, seed=0):

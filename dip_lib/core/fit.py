@@ -34,7 +34,7 @@ from torch import nn
 from .callbacks import Callback, Progress
 from .early_stop import EarlyStop, VarianceTracker
 from .metrics import psnr as _psnr
-from .precision import resolve_precision
+from .precision import LayoutTrial, resolve_precision
 from .restarts import Restarts
 from .rng import generator
 
@@ -196,6 +196,15 @@ def fit(net: nn.Module, z: torch.Tensor, energy: Callable[[torch.Tensor], torch.
     device = z.device
     net.to(device).train()
     prec = resolve_precision(precision, device)
+    trial = None
+    if prec.trial:             # a CPU in 'auto': measure the layout on this fit's first steps
+        key = LayoutTrial.key_of(net, z, prec.name)
+        if key in LayoutTrial.known:
+            prec = prec.with_layout(LayoutTrial.known[key])
+        elif steps >= LayoutTrial.MIN_STEPS:
+            trial, prec = LayoutTrial(key), prec.with_layout(False)
+        else:                  # too short to measure: the probe's guess
+            prec = prec.with_layout(prec.channels_last)
     net, z = prec.prepare(net, z)
     runs = net.n if isinstance(net, Restarts) else None
     threaded = runs is not None and net.mode == "threads"
@@ -236,6 +245,8 @@ def fit(net: nn.Module, z: torch.Tensor, energy: Callable[[torch.Tensor], torch.
     with _BackendFlags(device):
         try:
             for step in range(steps):
+                if trial is not None:
+                    t_step = time.perf_counter()
                 z_in = z + sigma_p * torch.randn(z.shape, generator=gen, device=device, dtype=z.dtype) if sigma_p else z
                 opt.zero_grad(set_to_none=True)
                 if threaded and step > 0:      # each run's forward and backward in its own CPU thread
@@ -250,6 +261,14 @@ def fit(net: nn.Module, z: torch.Tensor, energy: Callable[[torch.Tensor], torch.
                                          f"{type(loss).__name__} {tuple(getattr(loss, 'shape', ()))}")
                     loss.backward()
                 opt.step()
+                if trial is not None:         # a CPU: the step's work is done when the call returns
+                    switch = trial.record(step, time.perf_counter() - t_step)
+                    if switch is not None:
+                        prec = prec.with_layout(switch)
+                        net, z = prec.prepare(net, z, opt)
+                        state.z = z
+                    if step >= trial.END:
+                        trial = None
                 losses[step] = loss.detach()
                 x = x.detach()
                 if runs is not None:      # N runs: keep each run's average, score their mean

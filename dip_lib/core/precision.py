@@ -1,14 +1,17 @@
 """Numeric precision and memory layout of a fit, chosen per device (and measured: see
 ``benchmarks/bench_fit.py`` and ``benchmarks/cpu_options.py``).
 
-- CPU: the fastest of fp32, fp32 + channels_last and, where the CPU computes bf16 natively
-  (AVX-512 BF16 / AMX), bf16 autocast with either layout, **as measured on this machine**. The
-  flags do not say: on one 2-core Zen 4 bf16 halved a step at 256 px and channels_last in fp32
-  made it 5x slower; on a 2-core Xeon with the same flags bf16 was 15% slower and channels_last
-  1.12-1.23x faster. So the first 'auto' fit on a CPU times a small probe (a 32-filter network
-  at 256 px, a few steps in each candidate, 3-6 s) and keeps the answer per machine and torch
-  version in ``DIP_CACHE_DIR`` (``precision-probe.json``): plain fp32 unless a candidate takes
-  < 0.93x its time.
+- CPU: fp32 or, where the CPU computes bf16 natively (AVX-512 BF16 / AMX), bf16 autocast, and
+  contiguous or channels_last, **as measured on this machine**. The flags do not say: on one
+  2-core Zen 4 bf16 halved a step at 256 px and channels_last in fp32 made it 5x slower; on a
+  2-core Xeon with the same flags bf16 was 15% slower and channels_last 1.12-1.23x faster on
+  the default network, but slower on the JPEG network and for threaded restarts.
+  * the precision: the first 'auto' fit on a CPU times a small probe (a 32-filter network at
+    256 px, a few steps in each of fp32 / bf16 x contiguous / channels_last, 3-6 s) and keeps
+    the answer per machine and torch version in ``DIP_CACHE_DIR`` (``precision-probe.json``):
+    plain fp32 unless a candidate takes < 0.93x its time;
+  * the layout: measured on each fit's own first steps (:class:`LayoutTrial`, fits of 100
+    steps or more; shorter ones take the probe's layout), kept per network and code shape.
 - CUDA: bf16 autocast (where the GPU supports it) + channels_last (tensor cores).
 - anything else (MPS): fp32.
 
@@ -25,13 +28,13 @@ import json
 import os
 import platform
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from pathlib import Path
 
 import torch
 
-__all__ = ["Precision", "resolve_precision", "cpu_has_native_bf16", "cpu_choice", "PRECISIONS"]
+__all__ = ["Precision", "LayoutTrial", "resolve_precision", "cpu_has_native_bf16", "cpu_choice", "PRECISIONS"]
 
 PRECISIONS = ("auto", "fp32", "bf16")
 
@@ -127,12 +130,61 @@ def cpu_choice() -> tuple[str, bool]:
     return choice
 
 
+class LayoutTrial:
+    """Which memory layout runs *this* fit faster on a CPU, measured on its own first steps.
+
+    The probe's network says little about another one: on the 2-core Xeon channels_last runs
+    the default network 1.12-1.23x faster but slows the JPEG network (8 and 16 channels at full
+    resolution) and threaded restarts. So a CPU fit with ``precision='auto'`` of at least
+    ``MIN_STEPS`` steps times steps 1-3 contiguous (step 0 builds oneDNN's kernels), switches to
+    channels_last, times steps 5-7 (step 4 builds its kernels) and keeps channels_last only if it
+    took < ``FASTER`` x the contiguous time. Nothing is lost: every step is a step of the fit,
+    and a layout changes no arithmetic. The answer is kept for this process per network shape,
+    code shape, restart mode and thread count, so the next such fit starts in it."""
+    MIN_STEPS = 100
+    CONTIGUOUS, OTHER, END = (1, 2, 3), (5, 6, 7), 7
+    known: dict[tuple, bool] = {}
+    measured: dict[tuple, dict[str, float]] = {}     # the trials' best step times, per layout
+
+    def __init__(self, key: tuple):
+        self.key = key
+        self.seconds: dict[bool, list[float]] = {False: [], True: []}
+
+    @staticmethod
+    def key_of(net: torch.nn.Module, z: torch.Tensor, name: str) -> tuple:
+        return (type(net).__name__, getattr(net, "mode", None), name, tuple(z.shape), torch.get_num_threads(),
+                tuple(tuple(p.shape) for p in net.parameters()))
+
+    def record(self, step: int, seconds: float) -> bool | None:
+        """Note step ``step``'s time; returns the layout to switch to after it (True:
+        channels_last), or None to stay. After step ``END`` the choice is made and kept."""
+        if step in self.CONTIGUOUS:
+            self.seconds[False].append(seconds)
+        elif step in self.OTHER:
+            self.seconds[True].append(seconds)
+        if step == self.CONTIGUOUS[-1]:
+            return True
+        if step == self.END:
+            plain, other = min(self.seconds[False]), min(self.seconds[True])
+            last = other < FASTER * plain
+            LayoutTrial.known[self.key] = last
+            LayoutTrial.measured[self.key] = {"contiguous": plain, "channels_last": other}
+            return last
+        return None
+
+
 @dataclass(frozen=True)
 class Precision:
-    """How a fit runs on one device: ``dtype`` of the autocast region (None: fp32) and layout."""
+    """How a fit runs on one device: ``dtype`` of the autocast region (None: fp32) and layout.
+    ``trial``: the layout is to be measured on the fit's own first steps (:class:`LayoutTrial`);
+    ``channels_last`` is then the probe's guess, used by fits too short for a trial."""
     name: str                      # 'fp32' or 'bf16'
     device_type: str
     channels_last: bool = False
+    trial: bool = False
+
+    def with_layout(self, channels_last: bool) -> "Precision":
+        return replace(self, channels_last=channels_last, trial=False)
 
     @property
     def dtype(self):
@@ -144,16 +196,18 @@ class Precision:
             return contextlib.nullcontext()
         return torch.autocast(self.device_type, dtype=self.dtype)
 
-    def prepare(self, net: torch.nn.Module, z: torch.Tensor):
-        """Move ``net`` and ``z`` to the layout this precision uses (a no-op for contiguous)."""
-        if self.channels_last:
-            # tensor by tensor, the 4-D ones only: batched restarts stack their weights in 5-D
-            # (N x out x in x k x k), which Module.to(memory_format=...) refuses
-            for t in (*net.parameters(), *net.buffers()):
-                if t.dim() == 4:
-                    t.data = t.data.contiguous(memory_format=torch.channels_last)
-            z = z.contiguous(memory_format=torch.channels_last)
-        return net, z
+    def prepare(self, net: torch.nn.Module, z: torch.Tensor, opt: torch.optim.Optimizer | None = None):
+        """Put ``net``, ``z`` (and the optimiser's state) in the layout this precision uses, in
+        place for the tensors of ``net`` and ``opt``; returns ``(net, z)``. Only 4-D tensors
+        change: batched restarts stack their weights in 5-D (N x out x in x k x k), which
+        Module.to(memory_format=...) refuses."""
+        fmt = torch.channels_last if self.channels_last else torch.contiguous_format
+        state = [t for st in (opt.state.values() if opt is not None else ()) for t in st.values()
+                 if isinstance(t, torch.Tensor)]
+        for t in (*net.parameters(), *net.buffers(), *state):
+            if t.dim() == 4 and not t.is_contiguous(memory_format=fmt):
+                t.data = t.data.contiguous(memory_format=fmt)
+        return net, z.contiguous(memory_format=fmt)
 
     def describe(self) -> str:
         return self.name + (" + channels_last" if self.channels_last else "")
@@ -176,4 +230,4 @@ def resolve_precision(precision: str, device: torch.device) -> Precision:
     if precision == "bf16":
         return Precision("bf16", kind)
     name, last = cpu_choice()
-    return Precision(name, kind, channels_last=last)
+    return Precision(name, kind, channels_last=last, trial=True)
