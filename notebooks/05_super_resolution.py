@@ -28,7 +28,7 @@
 # | preset | where | run time |
 # |---|---|---|
 # | `test` | CI | ~59 s |
-# | `cpu` | Binder / laptop | ~4 min |
+# | `cpu` | Binder / laptop | ~3.4 min |
 # | `paper` | GPU (Colab) | ~10 min |
 #
 # [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/dip-kit/deep-image-prior-kit/blob/v0.1.0/notebooks/05_super_resolution.ipynb)

@@ -28,7 +28,7 @@
 # | preset | where | run time |
 # |---|---|---|
 # | `test` | CI | ~2 min |
-# | `cpu` | Binder / laptop | ~4.7 min |
+# | `cpu` | Binder / laptop | ~4.5 min |
 # | `paper` | GPU (Colab) | ~30 min |
 #
 # [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/dip-kit/deep-image-prior-kit/blob/v0.1.0/notebooks/06_inpainting.ipynb)

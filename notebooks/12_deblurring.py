@@ -29,7 +29,7 @@
 # | preset | where | run time |
 # |---|---|---|
 # | `test` | CI | ~30 s |
-# | `cpu` | Binder / laptop | ~3.6 min |
+# | `cpu` | Binder / laptop | ~3.8 min |
 # | `paper` | GPU (Colab) | ~10 min |
 #
 # [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/dip-kit/deep-image-prior-kit/blob/v0.1.0/notebooks/12_deblurring.ipynb)
