@@ -34,8 +34,7 @@ from bench_fit import cpu_name, plain_step  # noqa: E402  (the reference step of
 def _run(size, width, seed, y, channels_last=False):
     net = dip.build("default", width=width, seed=seed)
     z = torch.rand(1, 32, size, size, generator=torch.Generator().manual_seed(seed)) * 0.1
-    if channels_last:
-        net, z = net.to(memory_format=torch.channels_last), z.contiguous(memory_format=torch.channels_last)
+    net, z = dip.resolve_precision("fp32", torch.device("cpu")).with_layout(channels_last).prepare(net, z)
     return net, z, y, torch.optim.Adam(net.parameters(), lr=0.01)
 
 

@@ -95,11 +95,11 @@ def test_layout_trial_switches_after_step_3_and_keeps_the_faster_after_step_7(mo
     assert prec_mod.LayoutTrial.known == {("key",): last}          # the warm-up steps 0 and 4 are not counted
 
 
-def _fit_auto(steps, seed=0, width=8):
+def _fit_auto(steps, seed=0, width=8, precision="auto"):
     img = torch.rand(1, 3, 64, 64, generator=torch.Generator().manual_seed(1))
     z = torch.rand(1, 32, 64, 64, generator=torch.Generator().manual_seed(2))
     return dip.fit(dip.build("default", width=width, seed=seed), z, lambda x: dip.mse(x, img), steps=steps,
-                   every=steps, ema=None, sigma_p=0.0)
+                   every=steps, ema=None, sigma_p=0.0, precision=precision)
 
 
 @pytest.mark.parametrize("faster, layout", [(100.0, "fp32 + channels_last"), (0.0, "fp32")])
@@ -110,13 +110,11 @@ def test_auto_on_a_cpu_measures_the_layout_on_the_fit_itself(monkeypatch, faster
     r = _fit_auto(prec_mod.LayoutTrial.MIN_STEPS)
     assert r.precision == layout and r.steps == prec_mod.LayoutTrial.MIN_STEPS
     fmt = torch.channels_last if layout.endswith("channels_last") else torch.contiguous_format
-    opt_state = [t for p in r.net.parameters() if p.dim() == 4 for t in (p, p.grad)]
-    assert all(t.is_contiguous(memory_format=fmt) for t in opt_state)
+    weights = [t for p in r.net.parameters() if p.dim() == 4 for t in (p, p.grad)]
+    assert all(t.is_contiguous(memory_format=fmt) for t in weights)
     # the switches (to channels_last after step 3, back after step 7) change no arithmetic:
     # the fit ends where a plain fp32 fit ends, to rounding
-    plain = dip.fit(dip.build("default", width=8, seed=0), torch.rand(1, 32, 64, 64, generator=torch.Generator()
-                    .manual_seed(2)), lambda x: dip.mse(x, torch.rand(1, 3, 64, 64, generator=torch.Generator()
-                    .manual_seed(1))), steps=r.steps, every=r.steps, ema=None, sigma_p=0.0, precision="fp32")
+    plain = _fit_auto(r.steps, precision="fp32")
     assert 0.8 < r.history["loss"][-1] / plain.history["loss"][-1] < 1.25
     # the next such fit starts in the measured layout without a trial; a short one of another
     # shape takes the probe's guess (contiguous here) and measures nothing
