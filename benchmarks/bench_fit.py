@@ -16,7 +16,12 @@ prints one JSON line:
 - ``full_fit`` (with ``--full-steps N``): the wall-clock seconds of one whole ``dip.fit`` of N
   steps from a fresh network (optimiser set-up, first step and the copy of the result included);
 - ``restarts``: seconds per step of N runs fitted together (``dip.Restarts``), and their ratio
-  to one run in ``restarts_ratio``.
+  to one run in ``restarts_ratio``;
+- ``reference_step_s``: this machine's *reference step*, the unit of the kit's time budgets: one
+  plain fp32 step (the loop above) of the default network at 256 px, measured in the same run
+  (it is ``baseline_s_per_it`` when that is what was benchmarked; ``--no-reference`` skips it).
+  A notebook's cost in reference steps is its seconds divided by this, the same on every machine
+  to within the machines' different balance of convolutions and the rest.
 Peak memory: the CUDA allocator's peak on a GPU, the process's max RSS on a CPU. Append
 results to benchmarks/results/ to track speed over time.
 """
@@ -69,6 +74,24 @@ def plain_loop(net, z, y, steps, lr=0.01, sigma_p=1 / 30, opt=None):
     return (time.perf_counter() - t) / steps, opt
 
 
+REFERENCE = dict(arch="default", width=None, size=256, sigma_p=1 / 30)
+
+
+def reference_step(device="cpu", steps: int = 4, rounds: int = 3, threads: int | None = None) -> float:
+    """Seconds of one reference step on ``device``: the plain fp32 eager Adam step of the default
+    network (2.2 M parameters) on a 256 px image, median of ``rounds`` blocks after a warm-up."""
+    device = dip.resolve_device(device)
+    if threads:
+        torch.set_num_threads(threads)
+    size = REFERENCE["size"]
+    y = torch.rand(1, 3, size, size, generator=torch.Generator().manual_seed(0)).to(device)
+    z = dip.noise(*dip.architecture("default").code_shape(size, size)[1:], seed=0, device=device)
+    net = dip.build("default", seed=0).to(device).train()
+    _, opt = plain_loop(net, z, y, 2, sigma_p=REFERENCE["sigma_p"])
+    return statistics.median(plain_loop(net, z, y, steps, sigma_p=REFERENCE["sigma_p"], opt=opt)[0]
+                             for _ in range(rounds))
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--size", type=int, default=256, help="image side (a multiple of the network's stride)")
@@ -85,6 +108,8 @@ def main(argv=None):
     ap.add_argument("--full-steps", type=int, default=0,
                     help="also time one whole dip.fit of this many steps from a fresh network, start to end "
                          "(the H100 goal: 2000 steps at 512 px in <= 4 s)")
+    ap.add_argument("--no-reference", action="store_true",
+                    help="do not measure the reference step (the plain fp32 step of the default network at 256 px)")
     a = ap.parse_args(argv)
     try:
         spec = dip.architecture(a.arch, width=a.width)
@@ -118,6 +143,13 @@ def main(argv=None):
            "size": a.size, "steps": a.steps, "rounds": a.rounds, "sigma_p": round(a.sigma_p, 4),
            "precision": prec.describe(), "s_per_it": round(s_kit, 5), "baseline_s_per_it": round(s_ref, 5),
            "speedup": round(s_ref / s_kit, 2)}
+    is_reference = (a.arch, a.width, a.size) == (REFERENCE["arch"], REFERENCE["width"], REFERENCE["size"]) \
+        and abs(a.sigma_p - REFERENCE["sigma_p"]) < 1e-9
+    if is_reference:
+        out["reference_step_s"] = out["baseline_s_per_it"]
+    elif not a.no_reference:
+        out["reference_step_s"] = round(reference_step(device, steps=max(2, min(a.steps, 5)),
+                                                       rounds=max(2, min(a.rounds, 3))), 5)
     if a.full_steps:
         # what a user waits for: a fresh network and optimiser, every step, the final copy to the host
         net = dip.build(a.arch, width=a.width, seed=1).to(device)

@@ -16,6 +16,8 @@ The layers, each importing only from those before it:
 - ``dip_lib.paper``: the paper's numbers and ``reproduce``;
 - ``dip_lib.cli``: ``python -m dip_lib VERB``.
 """
+from .core.checks import check, CheckFailed
+from .core.rng import default_seed
 from .core.codes import noise, meshgrid, from_image, make_input
 from .core.callbacks import Callback, Progress, EarlyStopping, Checkpoint, Snapshots, snapshot_every
 from .core.early_stop import EarlyStop

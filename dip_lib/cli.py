@@ -160,19 +160,25 @@ def _check_source(src, what: str) -> None:
         raise CLIError(f"the {what} {s!r} is an empty file (0 bytes): not an image")
 
 
-def _native_side(src) -> int | None:
-    """The longer side of an image file from its header (nothing decoded); None for names/URLs."""
+def _native_size(src) -> tuple[int, int] | None:
+    """(height, width) of an image file from its header (nothing decoded); None for names/URLs."""
     p = Path(str(src)).expanduser()
     if not p.is_file():
         return None
     from PIL import Image
     try:
         with Image.open(p) as im:
-            return max(im.size)
+            return im.size[1], im.size[0]
     except Image.DecompressionBombError as e:
         raise CLIError(f"{str(src)!r} is too large to open safely ({_one_line(e)}): downscale it first") from None
     except Exception as e:   # noqa: BLE001 - any decoder failure is a bad input here
         raise CLIError(f"cannot read {str(src)!r}: it is not an image file PIL can read ({_one_line(e)})") from None
+
+
+def _native_side(src) -> int | None:
+    """The longer side of an image file from its header (nothing decoded); None for names/URLs."""
+    size = _native_size(src)
+    return None if size is None else max(size)
 
 
 @dataclass
@@ -340,11 +346,22 @@ def _inpaint_args(ap):
     ap.add_argument("--mask-white", choices=["known", "hole"], default="known",
                     help="what white pixels of the mask mean: 'known' (default: white = keep, black = fill) or "
                          "'hole' (white = fill)")
+    ap.add_argument("--resize-mask", action="store_true",
+                    help="accept a mask of another size than the image (same aspect ratio) and resize it; "
+                         "without it such a mask is refused")
 
 
 def _inpaint_prepare(ctx, src):
     dip, a = ctx.dip, ctx.a
     image, mask_src = src["image"], src["mask"]
+    img_size, mask_size = _native_size(image), _native_size(mask_src)
+    if img_size is not None and mask_size is not None and img_size != mask_size:
+        if not a.resize_mask:
+            raise CLIError(f"the mask {str(mask_src)!r} is {mask_size[0]}x{mask_size[1]} but the image {str(image)!r} "
+                           f"is {img_size[0]}x{img_size[1]}: give a mask of the image's size, or pass --resize-mask "
+                           f"to resize it")
+        ctx.log(f"note: resizing the mask {str(mask_src)!r} from {mask_size[0]}x{mask_size[1]} to the image's "
+                f"{img_size[0]}x{img_size[1]} (--resize-mask)")
     side = ctx.side(image)
     img = ctx.check_min(ctx.load(image, "image", side, ctx.stride, crop_note=True), "image")
     m = ctx.load(mask_src, "mask (--mask)", side, ctx.stride, channels=1)

@@ -33,6 +33,7 @@ def files(tmp_path, monkeypatch):
     m = np.full((64, 64), 255, np.uint8)
     m[20:40, 20:40] = 0
     Image.fromarray(m).save("mask.png")
+    Image.fromarray(m).resize((32, 32)).save("small_mask.png")
     Image.fromarray(np.zeros((64, 64), np.uint8)).save("black.png")
     Path("text.png").write_text("this is not an image\n")
     Path("empty.png").write_bytes(b"")
@@ -128,6 +129,10 @@ CATALOGUE = [
     # --- masks and image pairs -----------------------------------------------------------------------------
     pytest.param(["inpaint", "img.png", "--mask", "wide.png", *O, *T], "give a mask of the image's size",
                  id="mask-wrong-size"),
+    pytest.param(["inpaint", "img.png", "--mask", "small_mask.png", *O, *T],
+                 "the mask 'small_mask.png' is 32x32 but the image 'img.png' is 64x64", id="mask-smaller-same-aspect"),
+    pytest.param(["inpaint", "img.png", "--mask", "wide.png", "--resize-mask", *O, *T], "give a mask of the image's size",
+                 id="mask-resize-other-aspect"),
     pytest.param(["inpaint", "img.png", "--mask", "black.png", *O, *T], "no known pixel", id="mask-all-holes"),
     pytest.param(["inpaint", "img.png", "--mask", "mask.png", "--mask-white", "hole", "--clean", "text.png", *O, *T],
                  "not an image file", id="inpaint-bad-reference"),
@@ -146,6 +151,15 @@ def test_bad_input_is_one_line_and_exit_code_2(files, capsys, argv, phrase):
     assert phrase in line, line
     assert _digest(files) == before                 # nothing written, nothing touched
     assert not Path("out.png").exists() and not Path("outdir").exists()
+
+
+def test_resize_mask_accepts_a_smaller_mask_of_the_same_shape(files, capsys):
+    """--resize-mask is the user's explicit consent: the 32x32 mask is resized to the 64x64 image and used."""
+    code = main(["inpaint", "img.png", "--mask", "small_mask.png", "--resize-mask", *O, *T])
+    out = capsys.readouterr()
+    assert code == 0, out.err
+    assert "resizing the mask 'small_mask.png' from 32x32 to the image's 64x64" in out.out + out.err
+    assert Image.open("out.png").size == (64, 64)
 
 
 def test_the_catalogue_is_large_enough():

@@ -26,7 +26,7 @@ from torch import nn
 import torch.nn.functional as F
 
 from .operators import Downsampler
-from .rng import seeded
+from .rng import default_seed, seeded
 
 __all__ = ["SkipConfig", "skip", "build", "make", "architecture", "NetSpec", "ARCHITECTURES", "ResNet", "UNet",
            "PixelImage", "DeepDecoder", "count_parameters", "BN_INITS", "init_batchnorm"]
@@ -416,7 +416,7 @@ def make(arch: str | SkipConfig = "default", *, in_channels: int | None = None, 
                          "the image itself (dip.PixelImage)")
     spec = architecture(arch, in_channels=in_channels, width=width, **overrides)
     given = {k: v for k, v in dict(in_channels=in_channels, out_channels=out_channels).items() if v is not None}
-    with seeded(seed):
+    with seeded(default_seed() if seed is None else seed):
         if key == "config":
             net = skip(arch, **given, **overrides)
         elif key == "resnet":
@@ -449,7 +449,7 @@ def build(arch: str | SkipConfig = "default", *, in_channels: int | None = None,
     ``width`` scales every hourglass filter count by width/128 (the presets use it to make
     small networks for CPU runs; for the Deep Decoder it is its channel count); ``overrides``
     go to :class:`SkipConfig` (or the class's constructor). ``seed`` makes the random θ
-    reproducible; torch's global RNG is left as it was. ``bn_init``: 'torch' (BatchNorm scale 1,
+    reproducible (None: the kit's seed setting, ``DIP_SEED`` or 0); torch's global RNG is left as it was. ``bn_init``: 'torch' (BatchNorm scale 1,
     today's default) or 'paper' (scale ~ U(0, 1), drawn from the same seed: the default of PyTorch
     0.2-0.4, which the paper's experiments ran with).
     """

@@ -7,10 +7,29 @@ their initial weights from the global RNG, so :func:`seeded` runs them inside
 from __future__ import annotations
 
 import contextlib
+import os
 
 import torch
 
-__all__ = ["generator", "seeded"]
+__all__ = ["generator", "seeded", "default_seed"]
+
+
+def default_seed() -> int:
+    """The kit's seed setting: ``DIP_SEED`` if set (a whole number >= 0), else 0.
+
+    Every preset's ``seed`` and every ``dip.build``/``dip.make`` without a seed start from it, so
+    ``DIP_SEED=1 make test`` reruns every notebook with other random θ, z, noise and masks.
+    """
+    text = os.environ.get("DIP_SEED", "").strip()
+    if not text:
+        return 0
+    try:
+        seed = int(text)
+    except ValueError:
+        seed = -1
+    if seed < 0:
+        raise ValueError(f"DIP_SEED={text!r} is not a seed: set it to a whole number >= 0 (or unset it for 0)")
+    return seed
 
 
 def generator(seed: int | None = 0, device="cpu") -> torch.Generator:

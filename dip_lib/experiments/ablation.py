@@ -45,7 +45,7 @@ from ..problems.problem import Problem, denoising, inpainting
 from ..problems.run import solve
 from ..problems.settings import Settings
 
-__all__ = ["Ablation", "ablation_problem", "input_psnr", "Run", "run_ablation", "sweep", "grid", "Table",
+__all__ = ["Ablation", "ablation_problem", "input_psnr", "peak_drop", "Run", "run_ablation", "sweep", "grid", "Table",
            "Cache", "CACHE", "SKIP_MODES", "TASKS", "NETWORKS"]
 
 SKIP_MODES = ("none", "1x1", "full")
@@ -101,12 +101,12 @@ class Ablation:
 
     @classmethod
     def from_preset(cls, p: Settings, **changes) -> "Ablation":
-        """Width, lr, σ_p and steps from a preset (``dip.preset('ablation')``); ``changes`` on top.
+        """Width, lr, σ_p, steps and seed from a preset (``dip.preset('ablation')``); ``changes`` on top.
 
         With ``network='deep_decoder'`` the width defaults to the Deep Decoder's 64 channels.
         """
         dd = changes.get("network") == "deep_decoder"
-        kw = dict(width=64 if dd else (p.width or 128), lr=p.lr, sigma_p=p.sigma_p, steps=p.steps)
+        kw = dict(width=64 if dd else (p.width or 128), lr=p.lr, sigma_p=p.sigma_p, steps=p.steps, seed=p.seed)
         kw.update(changes)
         return cls(**kw)
 
@@ -172,6 +172,17 @@ def ablation_problem(task: str = "denoising", image: str = "F16", size: int | No
     if task == "denoising":
         return denoising(clean, sigma=sigma, seed=seed)
     return inpainting(clean, bernoulli_mask(clean, keep=keep, seed=seed))
+
+
+def peak_drop(history: dict, key: str = "psnr_ema") -> float:
+    """How far (dB) a fit's ``key`` curve (default: the PSNR of the running average) ends below its
+    own peak: 0 when it is still at its best at the last check, more the more it has fitted noise.
+    The running average is used by default because a raw output without σ_p jitters by tenths
+    of a dB from check to check, which decides a comparison of last values by chance."""
+    curve = history.get(key) or []
+    if not curve:
+        raise ValueError(f"the history has no {key!r} curve (a fit without a running average has only 'psnr')")
+    return float(max(curve) - curve[-1])
 
 
 def input_psnr(problem: Problem) -> float:

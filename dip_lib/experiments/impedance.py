@@ -64,16 +64,18 @@ def steps_to_reach(losses, threshold: float) -> float:
     return int(hit[0]) + 1 if hit.size else math.inf
 
 
-def run_impedance(img: torch.Tensor, p, arch: str = "default", seed: int = 0, sigma: float = 25 / 255,
+def run_impedance(img: torch.Tensor, p, arch: str = "default", seed: int | None = None, sigma: float = 25 / 255,
                   targets: Mapping[str, torch.Tensor] | None = None, device=None,
                   callbacks_for=None, progress: bool = False) -> dict[str, FitResult]:
     """Fit the same network f_θ (architecture ``arch`` at width ``p.width``, θ seeded by ``seed``)
     from the same z to each target with ``dip.solve``: σ_p = 0 and no EMA, as in Fig. 2.
+    ``seed`` defaults to ``p.seed`` (it also draws the noise targets when ``targets`` is not given).
 
     ``p`` is a preset (steps, lr, every, width, input_depth); ``callbacks_for(name)`` may return
     the callbacks of the fit of target ``name`` (e.g. a live view). Returns name -> FitResult;
     ``result.losses`` holds the MSE of every step.
     """
+    seed = p.seed if seed is None else seed
     targets = dict(targets) if targets is not None else impedance_targets(img, seed, sigma)
     results = {}
     for name, x0 in targets.items():   # the same seed: the same θ at start and the same z for every target

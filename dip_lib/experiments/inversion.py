@@ -67,7 +67,7 @@ def activation_problem(phi, unit: int, shape, layer: str = "fc8") -> Problem:
     return activation_maximization(phi, unit, shape, layer, scale=activation_scale(phi, shape, layer))
 
 
-def fit_preimage(phi, image: torch.Tensor, p: Settings, layer: str | None = None, seed: int = 0, device=None,
+def fit_preimage(phi, image: torch.Tensor, p: Settings, layer: str | None = None, seed: int | None = None, device=None,
                  **changes):
     """DIP pre-image of ``image`` at ``layer`` of Φ with the inversion net (settings from ``p``).
 
@@ -78,7 +78,7 @@ def fit_preimage(phi, image: torch.Tensor, p: Settings, layer: str | None = None
     return solve(preimage(phi, image, layer), p, seed=seed, device=device, **changes)
 
 
-def fit_activation(phi, unit: int, p: Settings, shape=None, layer: str = "fc8", seed: int = 0, device=None,
+def fit_activation(phi, unit: int, p: Settings, shape=None, layer: str = "fc8", seed: int | None = None, device=None,
                    **changes):
     """DIP activation maximisation: an image f_θ*(z) that makes unit ``unit`` of ``layer`` large.
 

@@ -140,16 +140,17 @@ def pixels_sr(problem, settings, tv_weight: float = 0.0, init: str = "bicubic", 
 __all__ += ["tv_pixels"]
 
 
-def tv_pixels(problem, settings, tv_weight: float = 2.0, beta: float = 2.0, noise: float = 0.05, seed: int = 0,
+def tv_pixels(problem, settings, tv_weight: float = 2.0, beta: float = 2.0, noise: float = 0.05, seed: int | None = None,
               init: torch.Tensor | None = None, **changes):
     """Optimise the pixels x themselves (``arch='pixels'``) for E(x) + λ·TV_β(x).
 
     The "TV prior" of Mahendran & Vedaldi (2015): no network, only a smoothness term
     TV_β(x) = mean (|∂x/∂h|² + |∂x/∂w|²)^(β/2) (β=2 by default, as they use for pre-images).
     x starts at ``init`` when given (e.g. the blurred observation for deblurring), else at grey
-    0.5 plus uniform noise of amplitude ``noise`` (seeded). ``changes`` set steps, lr, ... for
-    this call. Returns the ``FitResult``.
+    0.5 plus uniform noise of amplitude ``noise`` (seeded by ``seed``, default ``settings.seed``).
+    ``changes`` set steps, lr, ... for this call. Returns the ``FitResult``.
     """
+    seed = settings.seed if seed is None else seed
     if init is None:
         init = 0.5 + noise * (torch.rand(problem.x_shape, generator=generator(seed)) - 0.5)
     elif tuple(init.shape) != tuple(problem.x_shape):

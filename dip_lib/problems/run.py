@@ -24,15 +24,16 @@ from .settings import Settings
 __all__ = ["solve", "build_for"]
 
 
-def build_for(problem: Problem, s: Settings, arch: str | SkipConfig | None = None, seed: int = 0,
+def build_for(problem: Problem, s: Settings, arch: str | SkipConfig | None = None, seed: int | None = None,
               device=None, init: torch.Tensor | None = None) -> tuple[nn.Module, torch.Tensor]:
-    """f_θ and z for ``problem`` with settings ``s`` (θ and z drawn from ``seed``), on ``device``.
+    """f_θ and z for ``problem`` with settings ``s`` (θ and z drawn from ``seed``, default ``s.seed``), on ``device``.
 
     ``arch`` defaults to ``s.arch``; 'pixels' gives ``dip.PixelImage`` (θ = x itself, started
     at ``init`` or grey) and a z of zeros it ignores.
     """
     device = resolve_device(device)
     arch = s.arch if arch is None else arch
+    seed = s.seed if seed is None else seed
     h, w = problem.size
     if isinstance(arch, str) and arch == "pixels":
         net = PixelImage(problem.x_shape, init=None if init is None else init.detach().cpu())
@@ -49,7 +50,7 @@ def build_for(problem: Problem, s: Settings, arch: str | SkipConfig | None = Non
     return net.to(device), z.to(device)
 
 
-def solve(problem: Problem, settings: Settings, *, arch: str | SkipConfig | None = None, seed: int = 0,
+def solve(problem: Problem, settings: Settings, *, arch: str | SkipConfig | None = None, seed: int | None = None,
           device=None, callbacks: Iterable = (), progress: bool | str = False, z: torch.Tensor | None = None,
           init: torch.Tensor | None = None, tv_weight: float = 0.0, tv_beta: float = 1.0, stop=None,
           runs: int = 1, **changes) -> FitResult:
@@ -61,7 +62,8 @@ def solve(problem: Problem, settings: Settings, *, arch: str | SkipConfig | None
             fields for this call (``steps=500``, ``sigma_p=0``, ...); an unknown name is refused.
         arch: the network (default ``settings.arch``): a ``dip.build`` name, a ``SkipConfig``,
             or 'pixels' to fit the image itself (started at ``init``).
-        seed: draws θ and z (and seeds σ_p); the global RNG is left alone.
+        seed: draws θ and z (and seeds σ_p); default ``settings.seed`` (``DIP_SEED`` or 0); the
+            global RNG is left alone.
         z: a code to use instead of drawing one.
         tv_weight, tv_beta: add λ·TV_β(x) to the energy (the TV baselines).
         callbacks, progress, stop: passed to ``dip.fit``.
@@ -76,6 +78,9 @@ def solve(problem: Problem, settings: Settings, *, arch: str | SkipConfig | None
         raise TypeError(f"dip.solve needs settings from dip.preset('denoising') (or another application), "
                         f"not a {type(settings).__name__}")
     s = settings.replace(**changes) if changes else settings
+    seed = s.seed if seed is None else seed
+    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+        raise ValueError(f"seed must be a whole number >= 0, got {seed!r}")
     device = resolve_device(device)
     if isinstance(runs, bool) or not isinstance(runs, int) or runs < 1:
         raise ValueError(f"runs must be a whole number >= 1, got {runs!r}")

@@ -177,17 +177,18 @@ class AblationPanel:
         sigma_p = self._snap(float(self.sigma_p.value), (self.start.sigma_p, self.p.sigma_p),
                              0.5 * self.sigma_p.step * tol)
         if self.network.value == "deep_decoder":
-            return Ablation(network="deep_decoder", width=self.width.value, lr=lr, steps=self.steps.value, seed=0)
+            return Ablation(network="deep_decoder", width=self.width.value, lr=lr, steps=self.steps.value, seed=self.p.seed)
         return Ablation(depth=self.depth.value, skip=self.skip.value, skip_width=self.skip_width.value,
                         upsample=self.upsample.value, width=self.width.value, input=self.input.value,
-                        lr=lr, sigma_p=sigma_p, steps=self.steps.value, seed=0)
+                        lr=lr, sigma_p=sigma_p, steps=self.steps.value, seed=self.p.seed)
 
     def problem(self):
         """The ``dip.Problem`` of the selected task (built once per task)."""
         from ..experiments.ablation import ablation_problem
         name = self.task.value
         if name not in self._tasks:
-            self._tasks[name] = ablation_problem(name, self.image, size=self.p.size, sigma=self.sigma, keep=self.keep)
+            self._tasks[name] = ablation_problem(name, self.image, size=self.p.size, sigma=self.sigma, keep=self.keep,
+                                                  seed=self.p.seed)
         return self._tasks[name]
 
     def fit(self):
