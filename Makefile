@@ -21,7 +21,7 @@ JOBS ?= 2
 BIN := $(VENV)/bin
 DATA_MIRROR := $(abspath ../shared/data)
 
-.PHONY: setup course test test-extras test-cpu browser-test unit notebooks exercises sync strip bench gallery clean
+.PHONY: setup course test test-extras test-cpu test-matrix test-matrix-ci test-cpu-matrix browser-test unit notebooks exercises sync strip bench gallery clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -72,6 +72,24 @@ test-cpu: setup
 	  if [ -d "$(DATA_MIRROR)" ]; then export DIP_DATA_DIR="$(DATA_MIRROR)"; fi; \
 	  $(BIN)/python -m pytest -n 1 --nbval-lax -p no:cacheprovider --nbval-cell-timeout=1200 \
 	    --durations=0 notebooks
+
+# the portability matrix (tools/test_matrix.py): every test-preset notebook and exercise under 1 and 2 threads,
+# ATen's default and best kernels, oneDNN capped at AVX2 / SSE4.1, and seeds 0-2; every check's margin in
+# benchmarks/results/test-matrix-<machine>-<date>.md/.json (about 30 min on 2 cores; finished cells are kept in
+# build/test-matrix, MATRIX_ARGS=--fresh starts over)
+MATRIX_ARGS ?=
+test-matrix: setup
+	$(BIN)/python tools/test_matrix.py $(MATRIX_ARGS)
+
+# CI's slice of it: the notebooks with ATen's default kernels under 1 and 2 threads (make test runs the best ones)
+test-matrix-ci: setup
+	$(BIN)/python tools/test_matrix.py --build build/test-matrix-ci --fresh --envs t1-default t2-default \
+	  --only notebooks --no-report
+
+# the cpu lessons of 00 03 05 06 12 over seeds 0-2 (2 threads) and AVX2 kernels: about 80 min, not in CI;
+# writes benchmarks/results/cpu-matrix-<machine>-<date>.md/.json and the figure gallery (docs/figures)
+test-cpu-matrix: setup
+	$(BIN)/python tools/test_matrix.py --preset cpu $(MATRIX_ARGS)
 
 unit: setup
 	DIP_PRESET=test $(BIN)/python -m pytest -n $(JOBS) tests

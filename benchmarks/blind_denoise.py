@@ -7,7 +7,9 @@ non-local means given the true σ.
 For each image: a 256 px crop of the photo, σ=25 Gaussian noise added and saved as an 8-bit
 PNG (what a user would have), the CLI run as a subprocess (wall-clock time, whether it stopped
 early), then PSNRs of its output and of NLM against the clean crop. One JSON line per image and
-a summary line.
+a summary line. The machine's reference step (``bench_fit.reference_step``: the plain fp32 step of
+the default network at 256 px, same threads) is measured first, so each time is also given in
+reference steps (``ref_steps``), the unit of the kit's budgets (goal: <= 200 per photo).
 """
 from __future__ import annotations
 
@@ -24,6 +26,9 @@ from pathlib import Path
 import dip_lib as dip
 from dip_lib.problems import baselines
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_fit import cpu_name, reference_step  # noqa: E402
+
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -32,6 +37,10 @@ def main(argv=None):
     ap.add_argument("--size", type=int, default=256)
     ap.add_argument("--preset", default="cpu")
     a = ap.parse_args(argv)
+    import torch
+    ref = reference_step("cpu")
+    print(json.dumps(dict(reference_step_s=round(ref, 4), machine=cpu_name(), threads=torch.get_num_threads())),
+          flush=True)
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         for k, name in enumerate(a.images):
@@ -55,13 +64,16 @@ def main(argv=None):
                        noisy=round(dip.psnr(noisy8, clean), 2), dip=round(dip.psnr(restored, clean), 2),
                        nlm=round(dip.psnr(baselines.nlm(noisy8, a.sigma / 255), clean), 2))
             row["dip_minus_nlm"] = round(row["dip"] - row["nlm"], 2)
+            row["ref_steps"] = round(seconds / ref)
             rows.append(row)
             print(json.dumps(row), flush=True)
     print(json.dumps(dict(summary=True, images=len(rows), preset=a.preset, sigma=a.sigma,
                           dip=round(statistics.mean(r["dip"] for r in rows), 2),
                           nlm=round(statistics.mean(r["nlm"] for r in rows), 2),
                           dip_minus_nlm=round(statistics.mean(r["dip_minus_nlm"] for r in rows), 2),
-                          max_seconds=max(r["seconds"] for r in rows))))
+                          max_seconds=max(r["seconds"] for r in rows), reference_step_s=round(ref, 4),
+                          max_ref_steps=max(r["ref_steps"] for r in rows), machine=cpu_name(),
+                          threads=torch.get_num_threads())))
 
 
 if __name__ == "__main__":

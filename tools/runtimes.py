@@ -8,6 +8,13 @@ until someone measures it). Everything else is written from it:
 - each notebook's header table (``| `test` | CI | ~30 s |``);
 - the presets' ``minutes`` (``dip.preset(app).minutes``: settings.py reads the file).
 
+Seconds belong to one machine. The file also keeps, per preset, the machine's *reference step*
+(``reference_step``: the plain fp32 step of the default network at 256 px, measured by
+``benchmarks/bench_fit.py``'s ``reference_step`` in the same run, with the same threads), so
+each time is also a machine-independent cost: seconds / reference step. The `cpu` column of the
+README and the notebook headers give both; the goal is every `cpu` notebook <= 200 reference steps
+(5 min on the slowest machine met so far, whose reference step is 1.5 s).
+
 Commands (run from the repository root)::
 
     python tools/runtimes.py --preset test                 # time every notebook in a preset, then write
@@ -74,23 +81,43 @@ def _note(entry: dict, preset: str) -> str:
     return f" ({note})" if note else ""
 
 
-def header_rows(entry: dict) -> list[str]:
+REFERENCE_GOAL = 200     # reference steps a `cpu` notebook may cost
+
+
+def reference_steps(data: dict, entry: dict, preset: str) -> int | None:
+    """The notebook's cost in reference steps in ``preset`` (None: no reference step measured for it)."""
+    ref = data.get("reference_step", {}).get(preset)
+    if not ref or preset == "paper":
+        return None
+    return round(entry["seconds"][preset] / ref["seconds"])
+
+
+def _cost(data: dict, entry: dict, preset: str) -> str:
+    n = reference_steps(data, entry, preset) if preset == "cpu" else None
+    return "" if n is None else f" ≈ {n} ref. steps"
+
+
+def header_rows(entry: dict, data: dict | None = None) -> list[str]:
     """The three rows of a notebook's header table."""
-    return [f"# | `{p}` | {WHERE[p]} | ~{fmt(entry['seconds'][p])}{_note(entry, p)} |" for p in PRESETS]
+    data = data or {}
+    return [f"# | `{p}` | {WHERE[p]} | ~{fmt(entry['seconds'][p])}{_cost(data, entry, p)}{_note(entry, p)} |"
+            for p in PRESETS]
 
 
 _HEADER = re.compile(r"^# \| `(test|cpu|paper)` \| [^|\n]*\| [^\n]*\|$", re.M)
 _ROW = re.compile(r"^\| (\d\d) \|.*\|$", re.M)
 
 
-def readme_cells(entry: dict) -> list[str]:
-    """The README's three run-time cells of a notebook (†: measured with random AlexNet weights)."""
+def readme_cells(entry: dict, data: dict | None = None) -> list[str]:
+    """The README's three run-time cells of a notebook (†: measured with random AlexNet weights); the
+    `cpu` cell also gives the cost in reference steps."""
+    data = data or {}
     return [fmt(entry["seconds"][p]) + ("†" if "random" in entry.get("notes", {}).get(p, "") else "")
-            for p in PRESETS]
+            + _cost(data, entry, p).replace(" ≈ ", " · ") for p in PRESETS]
 
 
-def _new_header(text: str, entry: dict, name: str) -> str:
-    rows = iter(header_rows(entry))
+def _new_header(text: str, entry: dict, name: str, data: dict | None = None) -> str:
+    rows = iter(header_rows(entry, data))
     found = len(_HEADER.findall(text))
     if found != len(PRESETS):
         raise ValueError(f"notebooks/{name}.py: expected the run-time table of the template "
@@ -109,7 +136,7 @@ def _new_readme(text: str, data: dict) -> str:
         seen.add(m.group(1))
         cells = m.group(0).strip().strip("|").split(" | ")
         cells = [c.strip() for c in cells]
-        cells[-3:] = readme_cells(entry)
+        cells[-3:] = readme_cells(entry, data)
         return "| " + " | ".join(cells) + " |"
 
     out = _ROW.sub(row, text)
@@ -128,7 +155,7 @@ def _targets(data: dict, root: Path = ROOT) -> list[tuple[Path, str, str]]:
     for name, entry in data["notebooks"].items():
         path = notebook_source(name, root)
         text = path.read_text(encoding="utf-8")
-        out.append((path, text, _new_header(text, entry, name)))
+        out.append((path, text, _new_header(text, entry, name, data)))
     return out
 
 
@@ -186,6 +213,19 @@ def _execute(notebook: Path, timeout: int) -> float:
     return seconds
 
 
+def measure_reference(threads: int | None = None) -> dict:
+    """This machine's reference step (benchmarks/bench_fit.py), in a fresh process with ``threads``."""
+    import subprocess
+    code = ("import json, sys, torch; sys.path.insert(0, 'benchmarks'); import bench_fit as b; "
+            "print(json.dumps({'seconds': round(b.reference_step('cpu'), 4), 'machine': b.cpu_name(), "
+            "'threads': torch.get_num_threads(), 'date': __import__('datetime').date.today().isoformat()}))")
+    env = dict(os.environ, **({"OMP_NUM_THREADS": str(threads)} if threads else {}))
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True)
+    if done.returncode:
+        raise RuntimeError(f"could not measure the reference step: {done.stderr.strip()[-300:]}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
 def measure(preset: str, numbers: list[str] | None = None, path: Path | str = RUNTIMES, threads: int | None = None,
             timeout: int = 3600, verbose: bool = True) -> dict:
     """Run notebooks top to bottom in ``preset`` (nbconvert, one at a time) and store their run times."""
@@ -207,6 +247,10 @@ def measure(preset: str, numbers: list[str] | None = None, path: Path | str = RU
     if "DIP_DATA_DIR" not in os.environ and mirror.is_dir():
         env["DIP_DATA_DIR"] = str(mirror)
     os.environ.update(env)
+    ref = measure_reference(threads)
+    if verbose:
+        print(f"reference step ({ref['machine']}, {ref['threads']} threads): {ref['seconds']:.3f} s", flush=True)
+    data.setdefault("reference_step", {})[preset] = ref
     failed = []
     for name in names:
         try:
