@@ -8,7 +8,7 @@
 #       extension: .py
 #       format_name: percent
 #       format_version: '1.3'
-#       jupytext_version: 1.19.6
+#       jupytext_version: 1.19.7
 #   kernelspec:
 #     display_name: Python 3 (ipykernel)
 #     language: python
@@ -25,7 +25,7 @@
 # **Your task:**
 # 1. With `dip.Ablation(depth=5, width=..., skip=...)` describe three networks that differ only in
 #    their skip connections: `"none"`, `"1x1"` and `"full"` (U-Net-like); build each with
-#    `dip.build(cfg.skip_config(p.input_depth), seed=0)`, draw the code `z = dip.noise(...)` and one
+#    `dip.build(cfg.skip_config(p.input_depth), seed=p.seed)`, draw the code `z = dip.noise(...)` and one
 #    sample `x = f_θ(z)` from each (use `torch.no_grad()`, the same seed for all three).
 # 2. Measure how rough each sample is with `roughness(x)` below and store the three numbers in
 #    a dict `rough = {"none": ..., "1x1": ..., "full": ...}`. Show the samples.
@@ -63,8 +63,8 @@ def roughness(x: torch.Tensor) -> float:
 samples, rough = {}, {}
 for mode in ("none", "1x1", "full"):
     cfg = dip.Ablation(depth=5, width=p.width or 128, skip=mode)
-    net = dip.build(cfg.skip_config(p.input_depth), seed=0)      # θ: the same seed for all three
-    z = dip.noise(p.input_depth, size, size, seed=0)              # z ~ U(0, 1/10), the same for all three
+    net = dip.build(cfg.skip_config(p.input_depth), seed=p.seed)  # θ: the same seed for all three
+    z = dip.noise(p.input_depth, size, size, seed=p.seed)         # z ~ U(0, 1/10), the same for all three
     with torch.no_grad():
         samples[mode] = net(z)
     rough[mode] = roughness(samples[mode])
@@ -88,6 +88,9 @@ dip.show({f"skip={m}, roughness {rough[m]:.3f}": x for m, x in samples.items()})
 # **Check** (run it): the samples get rougher as the skip connections get wider.
 
 # %%
+import math
+
 print({k: round(v, 4) for k, v in rough.items()})
-assert rough["none"] < rough["1x1"] < rough["full"], rough
-assert rough["1x1"] > 1.5 * rough["none"], rough
+dip.check("1x1 skips are rougher than none (roughness ratio 1x1 / none)", rough["1x1"] / rough["none"], ">", 1.5)
+dip.check("full skips are rougher than 1x1 (log2 roughness ratio full / 1x1)", math.log2(rough["full"] / rough["1x1"]),
+          ">", 0.0)

@@ -8,7 +8,7 @@
 #       extension: .py
 #       format_name: percent
 #       format_version: '1.3'
-#       jupytext_version: 1.19.6
+#       jupytext_version: 1.19.7
 #   kernelspec:
 #     display_name: Python 3 (ipykernel)
 #     language: python
@@ -24,7 +24,7 @@
 # **Time:** 20 min in class. Runs in seconds (`test`), ~4 min (`cpu`).
 #
 # **Your task:**
-# 1. For σ = 25 and σ = 50 make the problem `dip.denoising(clean, sigma=..., seed=0)`, fit the
+# 1. For σ = 25 and σ = 50 make the problem `dip.denoising(clean, sigma=..., seed=p.seed)`, fit the
 #    network `arch` below to it with `dip.solve(problem, p, arch=arch, every=every, ...)`; the PSNR
 #    against the clean image is recorded every `every` steps in `result.history`.
 # 2. Store the iteration counts with the highest PSNR in `best_step = {25: ..., 50: ...}` and the
@@ -59,8 +59,8 @@ arch = dip.Ablation(depth=2, width=p.width or 128, skip="full").skip_config(p.in
 # %% tags=["solution"]
 best_step, histories, noisy_psnr = {}, {}, {}
 for sigma in (25, 50):
-    problem = dip.denoising(clean, sigma=sigma, seed=0)
-    run = dip.solve(problem, p, arch=arch, seed=0, every=every, device=device, progress=f"σ={sigma}")
+    problem = dip.denoising(clean, sigma=sigma, seed=p.seed)
+    run = dip.solve(problem, p, arch=arch, every=every, device=device, progress=f"σ={sigma}")
     histories[sigma] = run.history
     best_step[sigma] = run.best_step
     noisy_psnr[sigma] = problem.score(problem.observation)
@@ -86,9 +86,12 @@ ax = dip.plot_history({f"σ={s}": h for s, h in histories.items()}, key="psnr")
 # **Check** (run it): strong noise peaks earlier, and stopping at the peak clearly beats running on.
 
 # %%
+import math
+
 last50 = histories[50]["psnr"][-1]
 best50 = max(histories[50]["psnr"])
 print(best_step, f"σ=50: best {best50:.2f} dB vs last {last50:.2f} dB")
-assert best_step[50] < best_step[25], best_step
-assert best50 > last50 + 0.5, (best50, last50)
-assert best50 > noisy_psnr[50] + 3, "at its peak the fit should remove a lot of the noise"
+dip.check("σ=50 peaks earlier than σ=25 (log2 ratio of best steps, 25 / 50)", math.log2(best_step[25] / best_step[50]),
+          ">", 0.0)
+dip.check("σ=50: stopping at the peak beats running on", best50 - last50, ">", 0.5, unit="dB")
+dip.check("σ=50: at its peak the fit removes a lot of the noise", best50 - noisy_psnr[50], ">", 3.0, unit="dB")

@@ -8,7 +8,7 @@
 #       extension: .py
 #       format_name: percent
 #       format_version: '1.3'
-#       jupytext_version: 1.19.6
+#       jupytext_version: 1.19.7
 #   kernelspec:
 #     display_name: Python 3 (ipykernel)
 #     language: python
@@ -51,7 +51,7 @@ from dip_lib.experiments.ablation import input_psnr
 
 p = dip.preset("ablation")
 print(p.describe())
-problem = dip.ablation_problem("denoising", "F16", size=p.size)
+problem = dip.ablation_problem("denoising", "F16", size=p.size, seed=p.seed)
 noisy_psnr = input_psnr(problem)
 base = dip.Ablation.from_preset(p, depth=3, steps=max(100, 2 * p.steps // 3))
 print(base.label, f"| noisy input: {noisy_psnr:.2f} dB")
@@ -83,6 +83,10 @@ print("best learning rate:", best_lr)
 # **Check** (run it): the middle learning rate wins and beats the noisy input.
 
 # %%
-print(table.to_markdown(["lr", "loss", "psnr", "best_psnr", "best_step"]))
-assert best_lr == 0.01, best_lr
-assert table.one(lr=0.01)["psnr"] > noisy_psnr + 1.5
+print(table.to_markdown(["lr", "loss", "psnr", "psnr_ema", "best_psnr", "best_step"]))
+middle = table.one(lr=0.01)["psnr"]
+# compared by their running averages (psnr_ema): the last output at lr 0.1 jumps by tenths of a dB from step to step
+dip.check("the middle learning rate wins (running averages: lr 0.01 minus the better of 0.001 and 0.1)",
+          table.one(lr=0.01)["psnr_ema"] - max(table.one(lr=0.001)["psnr_ema"], table.one(lr=0.1)["psnr_ema"]),
+          ">", 0.0, unit="dB")
+dip.check("lr 0.01 beats the noisy input", middle - noisy_psnr, ">", 1.5, unit="dB")

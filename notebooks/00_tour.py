@@ -8,7 +8,7 @@
 #       extension: .py
 #       format_name: percent
 #       format_version: '1.3'
-#       jupytext_version: 1.19.6
+#       jupytext_version: 1.19.7
 #   kernelspec:
 #     display_name: Python 3
 #     language: python
@@ -82,7 +82,7 @@ print(p.describe(), "| device:", device)
 # %%
 SIGMA = 25 / 255
 clean = dip.load_image("F16", size=p.size, multiple=32)
-problem = dip.denoising(clean, sigma=25, seed=0)     # x0 = clean + N(0, σ²), clipped to [0, 1]
+problem = dip.denoising(clean, sigma=25, seed=p.seed)  # x0 = clean + N(0, σ²), clipped to [0, 1]
 noisy = problem.observation
 psnr_noisy = dip.psnr(noisy, clean)
 dip.show({"clean x": clean, f"noisy x0: {psnr_noisy:.2f} dB": noisy});
@@ -102,14 +102,14 @@ dip.show({"clean x": clean, f"noisy x0: {psnr_noisy:.2f} dB": noisy});
 # %%
 import torch
 
-net, z = dip.build_for(problem, p, seed=0, device="cpu")
+net, z = dip.build_for(problem, p, device="cpu")   # θ and z from p.seed (DIP_SEED, else 0)
 energy = problem.energy()                                # E(x) = ||x − x0||²
 with torch.no_grad():
     start = net(z)
 print(f"f_θ: {dip.count_parameters(net):,} parameters θ; z: {tuple(z.shape)}; σ_p = {p.sigma_p}; "
       f"E(f_θ(z)) at the start: {energy(start).item():.4f}")
 
-result = dip.solve(problem, p, seed=0, device=device, callbacks=[dip.LiveView(reference=noisy)], progress="fit")
+result = dip.solve(problem, p, device=device, callbacks=[dip.LiveView(reference=noisy)], progress="fit")
 print(f"{result.steps} steps in {result.seconds:.0f} s ({1000 * result.seconds_per_step:.0f} ms/step)")
 
 # %% [markdown]
@@ -171,7 +171,7 @@ from ipywidgets import Dropdown, IntSlider, interact_manual
 @interact_manual(steps=IntSlider(p.steps, 50, 4 * p.steps, 50), sigma=IntSlider(25, 5, 75, 5),
                  arch=Dropdown(options=["denoising", "hourglass-5", "hourglass-3", "hourglass-1", "skip-5-nearest"]))
 def try_it(steps, sigma, arch):
-    prob = dip.denoising(clean, sigma=sigma, seed=0)
+    prob = dip.denoising(clean, sigma=sigma, seed=p.seed)
     r = dip.solve(prob, p, arch=arch, steps=steps, device=device, progress=arch)
     y = prob.observation
     dip.plot_history({arch: r.history}, "psnr", reference=dip.psnr(y, clean), reference_label="noisy input")
@@ -184,7 +184,9 @@ def try_it(steps, sigma, arch):
 # The lesson in numbers, in every preset: the best output beats the noisy input by a clear
 # margin; the PSNR **peaks before the end** and the last output is worse than the best one by at
 # least `p.min_drop` dB (the network has started to fit the noise), while the loss at the end is
-# lower than at the PSNR peak, so the loss alone cannot tell when to stop.
+# lower than at the PSNR peak (by at least 4%), so the loss alone cannot tell when to stop. The
+# thresholds sit at least 3 standard deviations below what the portability matrix measured over
+# threads, CPU kernels and seeds (`make test-matrix`).
 
 # %%
 gain = result.best_psnr - psnr_noisy
@@ -193,8 +195,9 @@ loss_at_best = h["loss"][h["step"].index(result.best_step)]
 print(f"best output {result.best_psnr:.2f} dB at step {result.best_step}, noisy {psnr_noisy:.2f} dB: +{gain:.2f} dB; "
       f"last output {result.final_psnr:.2f} dB at step {result.steps}: {drop:.2f} dB below the best; "
       f"loss {loss_at_best:.5f} at the best step, {h['loss'][-1]:.5f} at the end")
-assert gain > 3.0, gain
-assert result.best_step < 0.75 * result.steps, (result.best_step, result.steps)
-assert drop > p.min_drop, (drop, p.min_drop)
-assert h["loss"][-1] < 0.8 * loss_at_best, (h["loss"][-1], loss_at_best)
-assert h["loss"][-1] < 0.5 * h["loss"][0]
+dip.check("the best output beats the noisy input", gain, ">", 3.0, unit="dB")
+dip.check("the PSNR peaks before the end (best step / steps)", result.best_step / result.steps, "<", 0.75)
+dip.check("the last output falls below the best", drop, ">", p.min_drop, unit="dB")
+dip.check("yet the loss keeps falling after the peak (last loss / loss at the best step)",
+          h["loss"][-1] / loss_at_best, "<", 0.96)
+dip.check("the fit lowers the loss (last loss / first loss)", h["loss"][-1] / h["loss"][0], "<", 0.5)

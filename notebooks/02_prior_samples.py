@@ -8,7 +8,7 @@
 #       extension: .py
 #       format_name: percent
 #       format_version: '1.3'
-#       jupytext_version: 1.19.6
+#       jupytext_version: 1.19.7
 #   kernelspec:
 #     display_name: Python 3
 #     language: python
@@ -73,10 +73,10 @@ print(f"preset '{p.name}' for samples: {p.size}px, width {p.width or 128} | devi
 # channels, so hues are kept).
 
 # %%
-one = samples.prior_sample("skip-5", size=p.size, seed=0, width=p.width, input_depth=p.input_depth, device=device)
-grey = samples.prior_sample("skip-5", size=p.size, seed=0, width=p.width, input_depth=p.input_depth,
+one = samples.prior_sample("skip-5", size=p.size, seed=p.seed, width=p.width, input_depth=p.input_depth, device=device)
+grey = samples.prior_sample("skip-5", size=p.size, seed=p.seed, width=p.width, input_depth=p.input_depth,
                             batch_stats=False, stretch=False, device=device)
-raw = samples.prior_sample("skip-5", size=p.size, seed=0, width=p.width, input_depth=p.input_depth,
+raw = samples.prior_sample("skip-5", size=p.size, seed=p.seed, width=p.width, input_depth=p.input_depth,
                            stretch=False, device=device)
 dip.show({"train mode (raw sigmoid output)": raw, "train mode, contrast stretched": one,
           "eval mode (raw): flat grey": grey}, size=3.2);
@@ -89,14 +89,16 @@ print(f"std of the raw outputs: train mode {raw.std():.3f}, eval mode {grey.std(
 # - **Skip-5**: the paper's default, 5 scales with skip connections (`skip-5`);
 # - **Skip-5-nearest**: the same with nearest-neighbour instead of bilinear upsampling.
 #
-# `dip.build(name, seed=s)` draws $\theta$; $z$ = `dip.noise(...)` with the same seed.
+# `dip.build(name, seed=s)` draws $\theta$; $z$ = `dip.noise(...)` with the same seed. The seeds
+# are `p.seed + k` for `k` in `p.seeds` (`DIP_SEED` shifts them all).
 
 # %%
 import matplotlib.pyplot as plt
 
 ARCHS = ["hourglass-1", "hourglass-3", "hourglass-5", "skip-5", "skip-5-nearest"]
+SEEDS = [p.seed + k for k in p.seeds]
 grid = {}
-for seed in p.seeds:
+for seed in SEEDS:
     for name in ARCHS:
         grid[(name, seed)] = samples.prior_sample(name, size=p.size, seed=seed, width=p.width,
                                                   input_depth=p.input_depth, device=device)
@@ -113,7 +115,7 @@ plt.show()
 # between neighbouring pixels) puts numbers on it:
 
 # %%
-rough = {name: sum(samples.roughness(grid[(name, s)]) for s in p.seeds) / len(p.seeds) for name in ARCHS}
+rough = {name: sum(samples.roughness(grid[(name, s)]) for s in SEEDS) / len(SEEDS) for name in ARCHS}
 for name, r in rough.items():
     print(f"{name:15s} roughness {r:.3f}")
 
@@ -126,7 +128,7 @@ for name, r in rough.items():
 # %%
 from dip_lib.view.widgets import PriorSamplePanel
 
-panel = PriorSamplePanel(size=p.size, width=p.width or 128, input_depth=p.input_depth)
+panel = PriorSamplePanel(size=p.size, width=p.width or 128, input_depth=p.input_depth, seed=p.seed)
 panel
 
 # %% [markdown]
@@ -143,15 +145,22 @@ panel
 # a near-constant grey while train mode gives a textured image; the widget redraws on change.
 
 # %%
-x = grid[("skip-5", p.seeds[0])]
+x = grid[("skip-5", SEEDS[0])]
 assert x.shape == (1, 3, p.size, p.size)
-assert dip.psnr(x, samples.prior_sample("skip-5", size=p.size, seed=p.seeds[0], width=p.width,
-                                        input_depth=p.input_depth, device=device)) > 60   # same seed, same sample
-assert not (grid[("skip-5", p.seeds[0])] - grid[("skip-5", p.seeds[1])]).abs().max() < 0.05
-assert rough["hourglass-1"] > 2 * rough["hourglass-5"], rough
-assert rough["hourglass-1"] > rough["hourglass-3"] > rough["hourglass-5"], rough
-assert (grid[("skip-5", p.seeds[0])] - grid[("skip-5-nearest", p.seeds[0])]).abs().mean() > 0.01
-assert grey.std() < 0.5 * raw.std()
+dip.check("the same seed draws the same sample (PSNR of two draws)",
+          dip.psnr(x, samples.prior_sample("skip-5", size=p.size, seed=SEEDS[0], width=p.width,
+                                           input_depth=p.input_depth, device=device)), ">", 60, unit="dB")
+dip.check("another seed draws another sample (largest pixel difference)",
+          (grid[("skip-5", SEEDS[0])] - grid[("skip-5", SEEDS[1])]).abs().max(), ">=", 0.05)
+dip.check("one scale is much rougher than five (roughness ratio hourglass-1 / hourglass-5)",
+          rough["hourglass-1"] / rough["hourglass-5"], ">", 2.0)
+dip.check("three scales are smoother than one (roughness ratio hourglass-1 / hourglass-3)",
+          rough["hourglass-1"] / rough["hourglass-3"], ">", 1.0)
+dip.check("five scales are smoother than three (roughness ratio hourglass-3 / hourglass-5)",
+          rough["hourglass-3"] / rough["hourglass-5"], ">", 1.0)
+dip.check("nearest and bilinear upsampling differ from the same θ (mean pixel difference)",
+          (grid[("skip-5", SEEDS[0])] - grid[("skip-5-nearest", SEEDS[0])]).abs().mean(), ">", 0.01)
+dip.check("eval mode is a flat grey (std ratio eval / train)", grey.std() / raw.std(), "<", 0.55)
 before = panel.renders
 panel.upsample.value = "nearest"
 assert panel.renders == before + 1 and panel.image.shape == (1, 3, p.size, p.size)

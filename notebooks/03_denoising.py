@@ -8,7 +8,7 @@
 #       extension: .py
 #       format_name: percent
 #       format_version: '1.3'
-#       jupytext_version: 1.19.6
+#       jupytext_version: 1.19.7
 #   kernelspec:
 #     display_name: Python 3
 #     language: python
@@ -64,7 +64,7 @@ print(p.describe(), "| device:", device)
 # %%
 SIGMA = p.sigma / 255
 clean = dip.load_image("F16", size=p.size, multiple=32)
-problem = dip.denoising(clean, sigma=p.sigma, seed=0)   # y = x0 + n; the truth x0 only scores the fit
+problem = dip.denoising(clean, sigma=p.sigma, seed=p.seed)   # y = x0 + n; the truth x0 only scores the fit
 noisy = problem.observation
 psnr_noisy = dip.psnr(noisy, clean)
 dip.show({"clean": clean, f"noisy, σ=25: {psnr_noisy:.2f} dB": noisy});
@@ -85,7 +85,7 @@ dip.show({"clean": clean, f"noisy, σ=25: {psnr_noisy:.2f} dB": noisy});
 # `precision=` in the settings, `'fp32'` forces plain fp32).
 
 # %%
-run1 = dip.solve(problem, p, seed=0, device=device, runs=p.restarts, early_stop="watch",
+run1 = dip.solve(problem, p, device=device, runs=p.restarts, early_stop="watch",
                  progress=f"{p.restarts} runs", callbacks=[dip.LiveView(reference=noisy)])
 last, avg = run1.runs[:1], run1.runs_ema[:1]          # run 1's own last output and running average
 print(f"{run1.steps} steps of {p.restarts} runs in {run1.seconds:.0f} s ({run1.precision}); run 1: last output "
@@ -113,9 +113,11 @@ plt.show()
 # %% [markdown]
 # ## 3. Two independent runs
 # Each run (another random $z$ and initialisation of $\theta$) makes different errors, and
-# averaging cancels part of them: the mean is better than the weaker run and, when the runs are
-# about as good, better than either (in the short `test` preset one run can be almost 1 dB better
-# than the other, and the mean then lands between them).
+# averaging cancels part of them. The mean is never worse than the weaker run (the squared error
+# of a mean is at most the mean of the squared errors), so that is no lesson; the lesson is that it
+# beats the *better* run, which the `cpu` and `paper` presets check (`p.min_gain_restarts`). In the
+# short `test` preset one run can be almost 1 dB better than the other, and the mean then lands
+# between them.
 
 # %%
 two_runs = run1.ema_image                      # the mean of the runs' running averages
@@ -210,7 +212,7 @@ plt.show()
 
 # %%
 snail = dip.load_image("snail", size=p.blind_size, multiple=32)
-blind = dip.solve(dip.denoising(noisy=snail), p, seed=0, device=device, steps=p.blind_steps, progress="snail",
+blind = dip.solve(dip.denoising(noisy=snail), p, device=device, steps=p.blind_steps, progress="snail",
                   early_stop="stop")
 print(f"snail: {'stopped by ES-WMV at step ' + str(blind.steps) if blind.stopped_at else 'ran all ' + str(blind.steps) + ' steps'}"
       f" of {p.blind_steps}; " + (f"the variance's minimum: step {blind.stop_step}" if blind.stop_step else
@@ -278,16 +280,26 @@ print(f"run 1, step {run1.steps}: average {dip.psnr(avg, clean):.2f} dB vs last 
       f"(+{ema_gain:.2f} dB)")
 es_gap = best_ema - dip.psnr(chosen, clean)
 print(f"ES-WMV: {es_gap:.2f} dB below the oracle's best average")
-assert gain > p.min_gain, gain
-assert ema_gain > 0.5, ema_gain
-assert scores["DIP, average"] > psnr_noisy + 1.0
-assert scores["DIP, 2 runs"] > min(dip.psnr(run1.runs_ema[i:i + 1], clean) for i in range(len(run1.runs_ema)))
-assert dip.psnr(chosen, clean) > psnr_noisy + 1.0
-assert es_gap < p.es_max_gap, es_gap
+dip.check("DIP (2 runs) beats the noisy input", gain, ">", p.min_gain, unit="dB")
+dip.check("run 1's running average ends above its last output", ema_gain, ">", 0.1, unit="dB")
+dip.check("the average of the outputs beats the noisy input", scores["DIP, average"] - psnr_noisy, ">", 1.0,
+          unit="dB")
+best_run = max(dip.psnr(run1.runs_ema[i:i + 1], clean) for i in range(len(run1.runs_ema)))
+if p.min_gain_restarts is None:
+    print(f"mean of the runs {scores['DIP, 2 runs']:.2f} dB vs the better run {best_run:.2f} dB: not checked in "
+          f"preset '{p.name}' (one short run can be far better than the other)")
+else:
+    dip.check("the mean of the runs beats the better run", scores["DIP, 2 runs"] - best_run, ">", p.min_gain_restarts,
+              unit="dB")
+dip.check("the ground-truth-free stopping point beats the noisy input", dip.psnr(chosen, clean) - psnr_noisy,
+          ">", 1.0, unit="dB")
+dip.check("ES-WMV lands near the oracle's best average (gap)", es_gap, "<", p.es_max_gap, unit="dB")
 assert blind.output.shape == snail.shape
 classical = max(scores["non-local means"], scores["TV"])
 print(f"DIP (2 runs) {scores['DIP, 2 runs']:.2f} dB vs non-local means {scores['non-local means']:.2f} dB "
       f"and TV {scores['TV']:.2f} dB" + ("" if p.beats_classical else
                                          " (not checked in this preset: too few steps on too small a network)"))
 if p.beats_classical:
-    assert scores["DIP, 2 runs"] >= scores["non-local means"] and scores["DIP, 2 runs"] > scores["TV"], scores
+    dip.check("DIP (2 runs) is at least as good as non-local means", scores["DIP, 2 runs"] - scores["non-local means"],
+              ">=", 0.0, unit="dB")
+    dip.check("DIP (2 runs) beats TV", scores["DIP, 2 runs"] - scores["TV"], ">", 0.0, unit="dB")

@@ -8,7 +8,7 @@
 #       extension: .py
 #       format_name: percent
 #       format_version: '1.3'
-#       jupytext_version: 1.19.6
+#       jupytext_version: 1.19.7
 #   kernelspec:
 #     display_name: Python 3
 #     language: python
@@ -191,7 +191,8 @@ def try_it(quality, steps, sigma_p, arch):
 # %%
 gain = scores["DIP, average"] - scores["JPEG input"]
 print(f"DIP {scores['DIP, average']:.2f} dB vs JPEG {scores['JPEG input']:.2f} dB: +{gain:.2f} dB")
-assert gain > p.min_gain, gain
+dip.check("DIP beats the JPEG input on the synthetic check", gain, ">", p.min_gain, unit="dB")
 to_input = [float(dip.mse(snaps.images[n], snail)) for n in steps]   # distance to the JPEG input, snapshot by snapshot
 print("MSE to the JPEG input at", dict(zip(steps, [f"{v:.5f}" for v in to_input])))
-assert all(b < 0.9 * a for a, b in zip(to_input, to_input[1:])), to_input   # ever closer to y: E alone never says stop
+for (n0, a), (n1, b) in zip(zip(steps, to_input), zip(steps[1:], to_input[1:])):   # ever closer to y: E never says stop
+    dip.check(f"step {n1} is closer to the JPEG input than step {n0} (ratio of MSEs)", b / a, "<", 0.9)

@@ -8,7 +8,7 @@
 #       extension: .py
 #       format_name: percent
 #       format_version: '1.3'
-#       jupytext_version: 1.19.6
+#       jupytext_version: 1.19.7
 #   kernelspec:
 #     display_name: Python 3
 #     language: python
@@ -105,7 +105,7 @@ if p.size_barbara:  # a native-resolution crop around the stripes of the trouser
     s = p.size_barbara
     top, left = min(400 - s // 2, 512 - s), min(400 - s // 2, 512 - s)
     barbara = barbara[..., top:top + s, left:left + s]
-barbara_problem = dip.inpainting(barbara, dip.bernoulli_mask(barbara, 0.5, seed=0))
+barbara_problem = dip.inpainting(barbara, dip.bernoulli_mask(barbara, 0.5, seed=p.seed))
 r_barbara = dip.solve(barbara_problem, p, arch="restoration", steps=p.steps_barbara, lr=p.lr_barbara,
                       callbacks=[dip.LiveView(reference=barbara_problem.observation)])
 score("50% pixels", barbara_problem, r_barbara.output)
@@ -196,13 +196,17 @@ dip.show({"masked": vase * vase_mask, f"{ARCH}, {INPUT}": try_result.output});
 #   14.40 dB on the hole). PSNR rewards a flat guess on a large hole; the figure above is the
 #   honest judge of whether the filled structure looks plausible;
 # - with 50% of the pixels missing (the paper's restoration setting, on texture), DIP beats
-#   biharmonic inpainting on the holes by ≥ 0.5 dB, and it beats it on the text mask too
-#   (`p.beats_biharmonic_text`; not in the `test` preset);
+#   biharmonic inpainting on the holes by `p.min_gain_biharmonic` dB (0.5 in the `cpu` and `paper`
+#   presets; in the `test` preset only "beats": over the portability matrix its 64 px crop gave
+#   DIP +1.2 to +2.6 dB after 500 steps, with a spread of 0.4 dB), and it beats it on the text mask
+#   too (`p.beats_biharmonic_text`; not in the `test` preset);
 # - library: every architecture fills the holes better than the mean colour, and the deep
 #   encoder-decoder beats both the ResNet and the U-Net by `p.min_gain_library` dB (the
-#   architecture is the prior). The `cpu` preset sets it to `None` and only prints the ranking:
-#   its 400 steps are too few for the paper's order (a `cpu` run: encoder-decoder 14.65 dB,
-#   U-Net 14.92, ResNet 13.90).
+#   architecture is the prior; 1 dB in the `paper` preset, 0 in the `test` preset, where the
+#   margin measured 0.95-1.63 dB over threads, CPU kernels and seeds). The `cpu` preset sets it to
+#   `None` and only prints the ranking: its `p.steps_library` steps with the wider network are too
+#   few for the paper's order (an earlier `cpu` run: encoder-decoder 14.65 dB, U-Net 14.92,
+#   ResNet 13.90).
 
 # %%
 MIN_GAIN = {"text": 3.0, "50% pixels": 3.0, "large hole": p.min_gain_hole}
@@ -213,7 +217,8 @@ for name, r in results.items():
     if MIN_GAIN[name] is None:
         print(f"   not checked in preset '{p.name}' (min_gain_hole is None)")
     else:
-        assert dip_hole >= mean_hole + MIN_GAIN[name], (name, dip_hole, mean_hole)
+        dip.check(f"{name}: DIP beats the mean-filled input on the holes", dip_hole - mean_hole, ">=", MIN_GAIN[name],
+                  unit="dB")
 for name in ("50% pixels", "text"):        # the paper's restoration and text settings: DIP beats biharmonic
     r = results[name]
     dip_hole, bh_hole = (dip.hole_psnr(r[k], r["original"], r["mask"]) for k in ("dip", "biharmonic"))
@@ -221,13 +226,16 @@ for name in ("50% pixels", "text"):        # the paper's restoration and text se
     if name == "text" and not p.beats_biharmonic_text:
         print(f"   not checked in preset '{p.name}': {p.steps} steps on a {p.size} px portrait are too few")
     else:
-        assert dip_hole >= bh_hole + (0.5 if name == "50% pixels" else 0.0), (name, dip_hole, bh_hole)
+        dip.check(f"{name}: DIP beats biharmonic inpainting on the holes", dip_hole - bh_hole, ">=",
+                  p.min_gain_biharmonic if name == "50% pixels" else 0.0, unit="dB")
 lib = {label: dip.hole_psnr(x, library, library_mask) for label, x in library_results.items()}
 mean_lib = dip.hole_psnr(mean_filled(library, library_mask), library, library_mask)
 print(f"library holes: mean-filled {mean_lib:.2f} dB;", ", ".join(f"{k} {v:.2f}" for k, v in lib.items()))
-assert all(v > mean_lib for v in lib.values()), (lib, mean_lib)
+for k, v in lib.items():
+    dip.check(f"library, {k}: fills the holes better than the mean colour", v - mean_lib, ">", 0.0, unit="dB")
 if p.min_gain_library is None:
     print(f"   architecture ranking not checked in preset '{p.name}' (min_gain_library is None)")
 else:
-    assert lib["encoder-decoder, depth 6"] >= max(lib["ResNet"], lib["U-Net"]) + p.min_gain_library, lib
+    dip.check("library: the deep encoder-decoder beats both the ResNet and the U-Net",
+              lib["encoder-decoder, depth 6"] - max(lib["ResNet"], lib["U-Net"]), ">=", p.min_gain_library, unit="dB")
 print("checks passed")

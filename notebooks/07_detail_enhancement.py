@@ -8,7 +8,7 @@
 #       extension: .py
 #       format_name: percent
 #       format_version: '1.3'
-#       jupytext_version: 1.19.6
+#       jupytext_version: 1.19.7
 #   kernelspec:
 #     display_name: Python 3
 #     language: python
@@ -132,8 +132,12 @@ dip.show({f"x_e, k={BOOST}, step {t}": L.enhanced for t, L in try_layers.items()
 
 # %%
 psnrs = [dip.psnr(L.coarse, x0) for L in layers.values()]
-assert all(b > a + 0.5 for a, b in zip(psnrs, psnrs[1:])), psnrs
+for (t0, a), (t1, b) in zip(zip(layers, psnrs), zip(list(layers)[1:], psnrs[1:])):
+    dip.check(f"x_c at step {t1} is closer to x0 than at step {t0}", b - a, ">", 0.5, unit="dB")
 first = next(iter(layers.values()))
-assert enhance.high_frequency_energy(first.coarse) < 0.5 * hf0
-assert all(enhance.high_frequency_energy(L.enhanced) > 1.2 * hf0 for L in layers.values())
+dip.check("the first x_c is coarse (its high-frequency energy / x0's)",
+          enhance.high_frequency_energy(first.coarse) / hf0, "<", 0.5)
+for t, L in layers.items():
+    dip.check(f"x_e (step {t}) is boosted (its high-frequency energy / x0's)",
+              enhance.high_frequency_energy(L.enhanced) / hf0, ">", 1.2)
 print("checks passed:", [f"{v:.2f}" for v in psnrs])

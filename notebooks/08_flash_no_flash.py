@@ -8,7 +8,7 @@
 #       extension: .py
 #       format_name: percent
 #       format_version: '1.3'
-#       jupytext_version: 1.19.6
+#       jupytext_version: 1.19.7
 #   kernelspec:
 #     display_name: Python 3
 #     language: python
@@ -139,7 +139,9 @@ dip.show({"no flash": noflash, f"DIP, {STEPS} steps, {ARCH}": try_result.image})
 
 # %%
 d, nf, fl = table["deep image prior"], table["no flash"], table["flash"]
-assert d["noise"] < 0.5 * nf["noise"], (d, nf)
-assert d["light"] >= 25 and d["light"] >= fl["light"] + 10, (d, fl)
-assert d["edges"] >= nf["edges"] + 0.05, (d, nf)
+dip.check("DIP removes the no-flash noise (noise ratio DIP / no flash)", d["noise"] / nf["noise"], "<", 0.5)
+dip.check("DIP keeps the no-flash lighting (low-pass PSNR to the no-flash image)", d["light"], ">=", 25, unit="dB")
+dip.check("... far closer to it than the flash image is", d["light"] - fl["light"], ">=", 10, unit="dB")
+dip.check("DIP's edges follow the flash image better than the no-flash image's (correlation gain)",
+          d["edges"] - nf["edges"], ">=", 0.05)
 print("checks passed")

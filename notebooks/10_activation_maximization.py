@@ -8,7 +8,7 @@
 #       extension: .py
 #       format_name: percent
 #       format_version: '1.3'
-#       jupytext_version: 1.19.6
+#       jupytext_version: 1.19.7
 #   kernelspec:
 #     display_name: Python 3 (ipykernel)
 #     language: python
@@ -172,11 +172,11 @@ _ = inversion.browse([(f"{i}: {v.split(',')[0]}", i) for i, v in classes.items()
 # %%
 for c in p.classes:
     r = results[c]
-    assert r["dip_final"] > r["dip_initial"], (c, r["dip_initial"], r["dip_final"])
-    assert r["tv_final"] > r["tv_initial"], (c, r["tv_initial"], r["tv_final"])
+    dip.check(f"class {c}: DIP raises the class score (final - initial)", r["dip_final"] - r["dip_initial"], ">", 0.0)
+    dip.check(f"class {c}: TV raises it too (final - initial)", r["tv_final"] - r["tv_initial"], ">", 0.0)
     for x in (r["dip"].image, r["tv"].image):
         assert x.shape == (1, 3, p.size, p.size) and float(x.min()) >= 0 and float(x.max()) <= 1
 if weights_loaded:
     hits = sum(results[c]["top_dip"] == c for c in p.classes)
-    assert hits >= (len(p.classes) + 1) // 2, f"only {hits} of {len(p.classes)} DIP images are top-1 for their class"
+    dip.check("most DIP images are top-1 for their class (count)", hits, ">=", (len(p.classes) + 1) // 2)
 print("checks passed" + ("" if weights_loaded else " (random weights: the real-weights checks were skipped)"))

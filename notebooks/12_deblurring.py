@@ -8,7 +8,7 @@
 #       extension: .py
 #       format_name: percent
 #       format_version: '1.3'
-#       jupytext_version: 1.19.6
+#       jupytext_version: 1.19.7
 #   kernelspec:
 #     display_name: Python 3
 #     language: python
@@ -87,7 +87,7 @@ plt.show()
 
 # %%
 clean = dip.load_image("camera", channels=1, size=p.size, multiple=32)
-problems = {name: dip.deblurring(clean, spec, sigma=p.sigma, seed=0) for name, spec in KERNELS.items()}
+problems = {name: dip.deblurring(clean, spec, sigma=p.sigma, seed=p.seed) for name, spec in KERNELS.items()}
 dip.show({"sharp": clean, **{f"{name} blur: {dip.psnr(pr.observation, clean):.2f} dB": pr.observation
                              for name, pr in problems.items()}});
 
@@ -100,7 +100,7 @@ dip.show({"sharp": clean, **{f"{name} blur: {dip.psnr(pr.observation, clean):.2f
 # %%
 dip_runs = {}
 for name, pr in problems.items():
-    dip_runs[name] = dip.solve(pr, p, seed=0, device=device, progress=f"DIP, {name}",
+    dip_runs[name] = dip.solve(pr, p, device=device, progress=f"DIP, {name}",
                                callbacks=[dip.LiveView(reference=pr.observation)])
     r = dip_runs[name]
     print(f"{name}: {r.steps} steps in {r.seconds:.0f} s, running average {pr.score(r.ema_image):.2f} dB "
@@ -187,7 +187,7 @@ from ipywidgets import Dropdown, FloatSlider, IntSlider, interact_manual
                  steps=IntSlider(value=p.steps, min=50, max=4 * p.steps, step=50),
                  tv_weight=FloatSlider(value=0.0, min=0, max=0.005, step=0.0005, readout_format=".4f"))
 def try_it(kernel, sigma, steps, tv_weight):
-    pr = dip.deblurring(clean, kernel, sigma=sigma, seed=0)
+    pr = dip.deblurring(clean, kernel, sigma=sigma, seed=p.seed)
     r = dip.solve(pr, p, steps=steps, tv_weight=tv_weight, device=device, progress=kernel)
     dip.show({f"blurred: {pr.score(pr.observation):.2f} dB": pr.observation,
               f"deep prior: {pr.score(r.ema_image):.2f} dB": r.ema_image, "sharp": clean})
@@ -212,13 +212,19 @@ for name, row in scores.items():
     best = max((m for m in row if m not in ("blurred", "deep prior")), key=row.get)
     print(f"{name}: deep prior {row['deep prior']:.2f} dB, blurred {row['blurred']:.2f} dB ({gain:+.2f} dB); "
           f"best classical: {best} {row[best]:.2f} dB")
-    assert gain > p.min_gain, (name, gain, p.min_gain)
+    dip.check(f"{name}: the deep prior beats the blurred input", gain, ">", p.min_gain, unit="dB")
     if p.beats_best is None:
         print(f"   deep prior vs {best}: not checked in preset '{p.name}' (beats_best is None)")
     else:
-        assert (row["deep prior"] > row[best]) == p.beats_best, (name, row["deep prior"], best, row[best])
+        if p.beats_best:
+            dip.check(f"{name}: the deep prior beats the best classical baseline ({best})",
+                      row["deep prior"] - row[best], ">", 0.0, unit="dB")
+        else:
+            dip.check(f"{name}: the best classical baseline ({best}) still beats the deep prior in this preset",
+                      row[best] - row["deep prior"], ">", 0.0, unit="dB")
 deconv_gap = sum(row["deep prior"] - max(row["Richardson-Lucy"], row["Wiener"]) for row in scores.values()) / len(scores)
 print(f"deep prior vs the better deconvolution, mean over the kernels: {deconv_gap:+.2f} dB")
 if p.beats_deconvolution:
-    assert deconv_gap > 0.25, deconv_gap
+    dip.check("the deep prior beats the better deconvolution (mean over the kernels)", deconv_gap, ">", 0.25,
+              unit="dB")
 

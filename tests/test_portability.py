@@ -231,3 +231,27 @@ def test_the_restarts_check_fails_when_the_runs_are_one_run_twice():
 def test_the_cpu_and_paper_presets_check_the_restarts_and_the_test_preset_says_why_not():
     assert dip.preset("denoising", "test").min_gain_restarts is None
     assert dip.preset("denoising", "cpu").min_gain_restarts == 0.0 == dip.preset("denoising", "paper").min_gain_restarts
+
+
+@pytest.mark.parametrize("what", ["tour drop", "deblurring gain", "hourglass overfits"])
+def test_retuned_thresholds_still_fail_a_run_too_short_to_show_the_lesson(what):
+    """The thresholds set from the matrix (00 min_drop 0.35, 12 min_gain 0.4, 11 the running average's drop
+    0.25) still fail a deliberately broken run: one stopped after a few steps, before the lesson can show."""
+    clean = dip.load_image("astronaut", size=32, multiple=32)
+    if what == "tour drop":
+        p = dip.preset("tour", "test", size=32, width=8, steps=5, every=1)
+        r = dip.solve(dip.denoising(clean, sigma=25, seed=0), p, device="cpu")
+        value, threshold = r.best_psnr - r.final_psnr, dip.preset("tour", "test").min_drop
+    elif what == "deblurring gain":
+        p = dip.preset("deblurring", "test", size=32, steps=3)
+        pr = dip.deblurring(clean, "gaussian:2", sigma=p.sigma, seed=0)
+        value, threshold = pr.score(dip.solve(pr, p, device="cpu").ema_image) - pr.score(pr.observation), p.min_gain
+    else:
+        from dip_lib.experiments.ablation import peak_drop
+        p = dip.preset("ablation", "test", size=32)
+        problem = dip.ablation_problem("denoising", "astronaut", size=32, seed=0)
+        run = dip.run_ablation(dip.Ablation.from_preset(p, depth=2, width=8, steps=10), problem, cache=None, every=1,
+                               base=p)
+        value, threshold = peak_drop(run.history), 0.25
+    with pytest.raises(dip.CheckFailed):
+        dip.check(what, value, ">", threshold)
