@@ -57,7 +57,7 @@ ROOT = Path(__file__).resolve().parent.parent
 BUILD = ROOT / "build" / "test-matrix"
 SHORT = ("00_tour", "02_prior_samples", "07_detail_enhancement", "08_flash_no_flash", "02_prior_samples_without_skips")
 
-# name -> (variables, scope): scope 'all' or 'short' (SHORT only)
+# name -> (variables, scope): scope 'all', 'short' (SHORT only) or 'lessons' (CPU_NOTEBOOKS only)
 ENVS: dict[str, tuple[dict, str]] = {
     "t1": ({"OMP_NUM_THREADS": "1"}, "all"),
     "t2": ({"OMP_NUM_THREADS": "2"}, "all"),
@@ -70,13 +70,14 @@ ENVS: dict[str, tuple[dict, str]] = {
     # the `cpu` preset: this machine's own environment (2 threads: the timed runs, the gallery) at seed 0; seeds 1
     # and 2 and the AVX2 kernels one thread each, two cells side by side (more runs per hour than one at a time)
     "cpu-t2": ({"OMP_NUM_THREADS": "2"}, "all"),
-    "cpu-seed1": ({"OMP_NUM_THREADS": "1", "DIP_SEED": "1"}, "all"),
-    "cpu-seed2": ({"OMP_NUM_THREADS": "1", "DIP_SEED": "2"}, "all"),
-    "cpu-t1-avx2": ({"OMP_NUM_THREADS": "1", "ATEN_CPU_CAPABILITY": "avx2", "ONEDNN_MAX_CPU_ISA": "AVX2"}, "all"),
+    "cpu-seed1": ({"OMP_NUM_THREADS": "1", "DIP_SEED": "1"}, "lessons"),
+    "cpu-seed2": ({"OMP_NUM_THREADS": "1", "DIP_SEED": "2"}, "lessons"),
+    "cpu-t1-avx2": ({"OMP_NUM_THREADS": "1", "ATEN_CPU_CAPABILITY": "avx2", "ONEDNN_MAX_CPU_ISA": "AVX2"}, "lessons"),
 }
 PRESET_ENVS = {"test": ["t1", "t2", "t1-default", "t2-default", "t1-avx2", "t1-sse41", "seed1", "seed2"],
                "cpu": ["cpu-t2", "cpu-seed1", "cpu-seed2", "cpu-t1-avx2"]}
-CPU_NOTEBOOKS = ("00", "03", "05", "06", "12")
+CPU_NOTEBOOKS = ("00", "03", "05", "06", "12")      # the cpu lessons run over seeds and kernels
+CPU_TIMED = ("04", "11")                            # ... and these only once, timed (seed 0, two threads)
 NUMERIC = ("t1", "t2", "t1-default", "t2-default", "t1-avx2", "t1-sse41",   # seed 0: only the arithmetic differs
            "cpu-t2", "cpu-t1-avx2")
 SEEDS = ("t1", "seed1", "seed2", "cpu-t2", "cpu-seed1", "cpu-seed2")  # one environment, three seeds
@@ -102,8 +103,10 @@ def _short(name: str) -> bool:
 
 
 def cells(envs, names) -> list[tuple[str, str]]:
-    """The (environment, notebook) pairs to run: every notebook in an 'all' environment, the short ones in 'short'."""
-    return [(e, n) for e in envs for n in names if ENVS[e][1] == "all" or _short(n)]
+    """The (environment, notebook) pairs to run: every notebook in an 'all' environment, the short ones in 'short',
+    the cpu lessons (00 03 05 06 12) in 'lessons'."""
+    scope = {"all": lambda n: True, "short": _short, "lessons": lambda n: n[:2] in CPU_NOTEBOOKS}
+    return [(e, n) for e in envs for n in names if scope[ENVS[e][1]](n)]
 
 
 def _seconds(preset: str) -> dict:
@@ -159,9 +162,11 @@ def run_cell(env: str, name: str, path: Path, timeout: int) -> dict:
 
 
 def run_all(todo: list[tuple[str, str]], paths: dict[str, Path], slots: int, timeout: int, verbose: bool = True):
-    """Run the cells, longest first, each taking as many of ``slots`` as it has threads."""
+    """Run the cells, each taking as many of ``slots`` as it has threads: those that fill the machine first
+    (one at a time, so a timed run has the machine to itself), then the others side by side, longest first."""
     est = {c: _seconds(_preset_of(c[0])).get(c[1].removeprefix("ex"), 30) * COST[c[0]] for c in todo}
-    todo = sorted(todo, key=lambda c: -est[c])
+    threads = {c: min(slots, int(ENVS[c[0]][0].get("OMP_NUM_THREADS", "1"))) for c in todo}
+    todo = sorted(todo, key=lambda c: (-threads[c], -est[c]))   # the many-thread cells alone first, then pairs
     free = [slots]
     lock = threading.Condition()
     done = []
@@ -331,7 +336,8 @@ def machine_tag() -> str:
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--preset", default="test", choices=list(PRESET_ENVS),
-                    help="test (default): every notebook and exercise; cpu: the cpu lessons of 00 03 05 06 12")
+                    help="test (default): every notebook and exercise; cpu: the cpu lessons of 00 03 05 06 12 "
+                         "over seeds (and 04, 11 once, timed)")
     ap.add_argument("--envs", nargs="+", default=None, choices=list(ENVS), help="environments (default: the preset's)")
     ap.add_argument("--only", default="all", choices=["all", "notebooks", "exercises"])
     ap.add_argument("--notebooks", nargs="+", default=None, help="only these (e.g. 04 06 ex01)")
@@ -354,7 +360,7 @@ def main(argv=None) -> int:
     if a.build:
         BUILD = Path(a.build).resolve()
     if a.preset == "cpu":
-        a.notebooks = a.notebooks or list(CPU_NOTEBOOKS)
+        a.notebooks = a.notebooks or list(CPU_NOTEBOOKS + CPU_TIMED)
         a.only = "notebooks" if a.only == "all" else a.only
     a.envs = a.envs or PRESET_ENVS[a.preset]
     wrong = [e for e in a.envs if _preset_of(e) != a.preset]
