@@ -198,12 +198,13 @@ dip.show({"masked": vase * vase_mask, f"{ARCH}, {INPUT}": try_result.output});
 # - with 50% of the pixels missing (the paper's restoration setting, on texture), DIP beats
 #   biharmonic inpainting on the holes by `p.min_gain_biharmonic` dB (0.5 in the `cpu` and `paper`
 #   presets; in the `test` preset only "beats": over the portability matrix its 64 px crop gave
-#   DIP +1.2 to +2.6 dB after 500 steps, with a spread of 0.4 dB), and it beats it on the text mask
+#   DIP +1.1 to +2.5 dB after 700 steps, with a standard deviation of 0.44 dB, most of it from the
+#   random mask, which changes with the seed), and it beats it on the text mask
 #   too (`p.beats_biharmonic_text`; not in the `test` preset);
 # - library: every architecture fills the holes better than the mean colour, and the deep
 #   encoder-decoder beats both the ResNet and the U-Net by `p.min_gain_library` dB (the
 #   architecture is the prior; 1 dB in the `paper` preset, 0 in the `test` preset, where the
-#   margin measured 0.95-1.63 dB over threads, CPU kernels and seeds). The `cpu` preset sets it to
+#   margin measured 1.25-2.11 dB over threads, CPU kernels and seeds). The `cpu` preset sets it to
 #   `None` and only prints the ranking: its `p.steps_library` steps with the wider network are too
 #   few for the paper's order (an earlier `cpu` run: encoder-decoder 14.65 dB, U-Net 14.92,
 #   ResNet 13.90).
