@@ -173,7 +173,7 @@ def run_all(todo: list[tuple[str, str]], paths: dict[str, Path], slots: int, tim
 
     def work(cell):
         env, name = cell
-        need = min(slots, int(ENVS[env][0].get("OMP_NUM_THREADS", "1")))
+        need = threads[cell]
         with lock:
             lock.wait_for(lambda: free[0] >= need)
             free[0] -= need
@@ -208,13 +208,17 @@ def collect(envs=None) -> tuple[list[dict], list[dict]]:
     return checks, runs
 
 
+def _finite(values) -> list[float]:
+    return [v for v in values if v is not None and math.isfinite(v)]
+
+
 def _spread(values) -> float | None:
-    finite = [v for v in values if v is not None and math.isfinite(v)]
+    finite = _finite(values)
     return (max(finite) - min(finite)) if len(finite) >= 2 else None
 
 
 def _std(values) -> float | None:
-    finite = [v for v in values if v is not None and math.isfinite(v)]
+    finite = _finite(values)
     return statistics.stdev(finite) if len(finite) >= 2 else None
 
 
