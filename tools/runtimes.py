@@ -81,20 +81,18 @@ def _note(entry: dict, preset: str) -> str:
     return f" ({note})" if note else ""
 
 
-REFERENCE_GOAL = 200     # reference steps a `cpu` notebook may cost
-
-
 def reference_steps(data: dict, entry: dict, preset: str) -> int | None:
     """The notebook's cost in reference steps in ``preset`` (None: no reference step measured for it)."""
     ref = data.get("reference_step", {}).get(preset)
-    if not ref or preset == "paper":
+    if not ref:
         return None
     return round(entry["seconds"][preset] / ref["seconds"])
 
 
-def _cost(data: dict, entry: dict, preset: str) -> str:
+def _cost(data: dict, entry: dict, preset: str, sep: str = " ≈ ") -> str:
+    """The `cpu` cost in reference steps as text (empty for the other presets or without a reference step)."""
     n = reference_steps(data, entry, preset) if preset == "cpu" else None
-    return "" if n is None else f" ≈ {n} ref. steps"
+    return "" if n is None else f"{sep}{n} ref. steps"
 
 
 def header_rows(entry: dict, data: dict | None = None) -> list[str]:
@@ -113,7 +111,7 @@ def readme_cells(entry: dict, data: dict | None = None) -> list[str]:
     `cpu` cell also gives the cost in reference steps."""
     data = data or {}
     return [fmt(entry["seconds"][p]) + ("†" if "random" in entry.get("notes", {}).get(p, "") else "")
-            + _cost(data, entry, p).replace(" ≈ ", " · ") for p in PRESETS]
+            + _cost(data, entry, p, sep=" · ") for p in PRESETS]
 
 
 def _new_header(text: str, entry: dict, name: str, data: dict | None = None) -> str:
