@@ -77,12 +77,11 @@ def plain_loop(net, z, y, steps, lr=0.01, sigma_p=1 / 30, opt=None):
 REFERENCE = dict(arch="default", width=None, size=256, sigma_p=1 / 30)
 
 
-def reference_step(device="cpu", steps: int = 4, rounds: int = 3, threads: int | None = None) -> float:
-    """Seconds of one reference step on ``device``: the plain fp32 eager Adam step of the default
-    network (2.2 M parameters) on a 256 px image, median of ``rounds`` blocks after a warm-up."""
+def reference_step(device="cpu", steps: int = 4, rounds: int = 3) -> float:
+    """Seconds of one reference step on ``device`` (torch's current thread count): the plain fp32 eager
+    Adam step of the default network (2.2 M parameters) on a 256 px image, median of ``rounds`` blocks
+    after a warm-up."""
     device = dip.resolve_device(device)
-    if threads:
-        torch.set_num_threads(threads)
     size = REFERENCE["size"]
     y = torch.rand(1, 3, size, size, generator=torch.Generator().manual_seed(0)).to(device)
     z = dip.noise(*dip.architecture("default").code_shape(size, size)[1:], seed=0, device=device)
