@@ -43,7 +43,6 @@ import datetime
 import json
 import math
 import os
-import platform
 import re
 import statistics
 import subprocess
@@ -325,14 +324,10 @@ def update_runtimes(preset: str, runs: list[dict], reference: dict | None) -> li
 
 
 def machine_tag() -> str:
-    name = platform.processor() or platform.machine()
-    try:
-        for line in open("/proc/cpuinfo", encoding="utf-8"):
-            if line.startswith("model name"):
-                name = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
+    """'cpu-<cores>core-<kind>' from the CPU's name (benchmarks/bench_fit.py's ``cpu_name``)."""
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    from bench_fit import cpu_name
+    name = cpu_name()
     kind = "xeon" if "Xeon" in name else "epyc" if "EPYC" in name else re.sub(r"[^a-z0-9]+", "-", name.lower())[:20]
     return f"cpu-{os.cpu_count()}core-{kind}"
 
