@@ -28,7 +28,7 @@
 # | preset | where | run time |
 # |---|---|---|
 # | `test` | CI | ~28 s |
-# | `cpu` | Binder / laptop | ~1.9 min ≈ 111 ref. steps |
+# | `cpu` | Binder / laptop | ~1.5 min ≈ 87 ref. steps |
 # | `paper` | GPU (Colab) | ~10 min |
 #
 # [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/dip-kit/deep-image-prior-kit/blob/v0.1.0/notebooks/01_noise_impedance.ipynb)

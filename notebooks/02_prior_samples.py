@@ -28,7 +28,7 @@
 # | preset | where | run time |
 # |---|---|---|
 # | `test` | CI | ~14 s |
-# | `cpu` | Binder / laptop | ~13 s ≈ 12 ref. steps |
+# | `cpu` | Binder / laptop | ~18 s ≈ 17 ref. steps |
 # | `paper` | GPU (Colab) | ~1 min |
 #
 # [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/dip-kit/deep-image-prior-kit/blob/v0.1.0/notebooks/02_prior_samples.ipynb)

@@ -26,7 +26,7 @@
 # | preset | where | run time |
 # |---|---|---|
 # | `test` | CI | ~26 s |
-# | `cpu` | Binder / laptop | ~2.7 min ≈ 153 ref. steps |
+# | `cpu` | Binder / laptop | ~2.3 min ≈ 132 ref. steps |
 # | `paper` | GPU (Colab) | ~3 min |
 #
 # [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/dip-kit/deep-image-prior-kit/blob/v0.1.0/notebooks/07_detail_enhancement.ipynb)

@@ -27,7 +27,7 @@
 # | preset | where | run time |
 # |---|---|---|
 # | `test` | CI | ~31 s |
-# | `cpu` | Binder / laptop | ~2.9 min ≈ 165 ref. steps |
+# | `cpu` | Binder / laptop | ~2.3 min ≈ 135 ref. steps |
 # | `paper` | GPU (Colab) | ~2 min |
 #
 # [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/dip-kit/deep-image-prior-kit/blob/v0.1.0/notebooks/08_flash_no_flash.ipynb)

@@ -26,7 +26,7 @@
 # | preset | where | run time |
 # |---|---|---|
 # | `test` | CI | ~40 s (1 class, random AlexNet weights) |
-# | `cpu` | Binder / laptop | ~1.4 min ≈ 80 ref. steps (3 classes, random AlexNet weights) |
+# | `cpu` | Binder / laptop | ~1.3 min ≈ 77 ref. steps (3 classes, random AlexNet weights) |
 # | `paper` | GPU (Colab) | ~20 min (6 classes) |
 #
 # [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/dip-kit/deep-image-prior-kit/blob/v0.1.0/notebooks/10_activation_maximization.ipynb)
